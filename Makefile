@@ -1,0 +1,62 @@
+# Two commands: `make run` (train if needed, then serve) and `make test` (every gate).
+# The virtual environment and the pinned CDK CLI are created on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+DATA   ?=
+ROWS   ?= 200000
+
+.PHONY: run test lint typecheck pytest synth bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is required (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# serve + train: what `make run` needs
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[serve,train]'
+	@touch $@
+
+# everything: tests, linters, the CDK app
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[serve,train,infra,dev]'
+	@touch $@ $(VENV)/.run-installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: $(VENV)/.run-installed
+	@if [ -n "$(DATA)" ] || ! $(BIN)/fraud models current >/dev/null 2>&1; then \
+		$(BIN)/fraud train $(if $(DATA),$(foreach d,$(DATA),--data $(d)),--generate-rows $(ROWS)) || exit 1; \
+	fi
+	@echo "Serving model $$($(BIN)/fraud models current) on http://$(HOST):$(PORT) — try:"
+	@echo "  curl -X POST $(HOST):$(PORT)/predict -H 'content-type: application/json' -d '{\"amount\": 112.00, \"oldbalanceOrg\": 100.00, \"newbalanceOrig\": 0.00}'"
+	$(BIN)/fraud serve --host $(HOST) --port $(PORT)
+
+test: lint typecheck pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev-installed node_modules/.installed
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/pytest -q
+
+synth: $(VENV)/.dev-installed node_modules/.installed
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
+		node_modules/.bin/cdk synth --no-notices --quiet
+
+bench: $(VENV)/.dev-installed
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,34 @@
+"""The strict transaction model that every scoring entry point validates against (API, `fraud predict`).
+
+Numbers must be JSON numbers (no booleans, no numeric strings), finite, and non-negative for money;
+`type` must be a PaySim type; unknown fields are refused so a typo never silently becomes "absent".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="finite, non-negative amount")]
+TransactionType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
+
+
+class Transaction(BaseModel):
+    """One payment. The seed's three fields are required; the others let the full model score it."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": 112.00, "oldbalanceOrg": 100.00, "newbalanceOrig": 0.00}]},
+    )
+
+    amount: Money
+    oldbalanceOrg: Money
+    newbalanceOrig: Money
+    type: TransactionType | None = None
+    oldbalanceDest: Money | None = None
+    newbalanceDest: Money | None = None
+    step: Annotated[int, Field(ge=0, description="hour of the simulation")] | None = None
+    nameOrig: Annotated[str, Field(max_length=64)] | None = None  # accepted, never a feature, never logged
+    nameDest: Annotated[str, Field(max_length=64)] | None = None

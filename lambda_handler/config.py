@@ -1,0 +1,30 @@
+"""Serving settings, read from `FRAUD_*` environment variables once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fraud_model import constants
+
+
+class Settings(BaseSettings):
+    """Everything the inference function reads from its environment (the infra test checks the Lambda sets these)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=constants.ENV_PREFIX, extra="ignore", frozen=True, protected_namespaces=()
+    )
+
+    model_store: str = Field(default_factory=constants.default_store_uri)
+    model_version: str | None = None
+    pointer_ttl_seconds: float = Field(default=constants.DEFAULT_POINTER_TTL_SECONDS, ge=0)
+    max_batch_size: int = Field(default=constants.DEFAULT_MAX_BATCH_SIZE, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=constants.DEFAULT_MAX_BODY_BYTES, ge=1024)
+    s3_endpoint_url: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
