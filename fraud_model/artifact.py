@@ -102,7 +102,10 @@ def publish(store: Store, metadata: Metadata, files: dict[str, bytes], *, make_c
     prefix = version_prefix(version)
     for name, data in everything.items():
         store.write(f"{prefix}/{name}", data)
-    manifest = {"version": version, "files": {name: sha256(data) for name, data in sorted(everything.items())}}
+    manifest = {
+        "version": version,
+        "files": {name: sha256(data) for name, data in sorted(everything.items())},
+    }
     store.write(f"{prefix}/{constants.MANIFEST_FILE}", json.dumps(manifest, indent=2).encode())
     load_version(store, version)  # read everything back: what we point at must verify
     if make_current:
@@ -127,7 +130,9 @@ def load_version(store: Store, version: str) -> LoadedVersion:
         except NotFoundError as exc:
             raise ArtifactError(f"model version {version} is missing {name}") from exc
         if sha256(data) != digest:
-            raise ArtifactError(f"model version {version}: {name} does not match its sha256 (tampered or corrupt)")
+            raise ArtifactError(
+                f"model version {version}: {name} does not match its sha256 (tampered or corrupt)"
+            )
         files[name] = data
     try:
         metadata = Metadata.model_validate_json(files[constants.METADATA_FILE])

@@ -15,7 +15,9 @@ from fraud_model import artifact, constants
 from fraud_model.errors import FraudError
 from fraud_model.store import open_store
 
-_STORE_HELP = f"model store: a directory or s3://bucket[/prefix] (default: ${constants.MODEL_STORE_ENV}, else ./model_store)"
+_STORE_HELP = (
+    f"model store: a directory or s3://bucket[/prefix] (default: ${constants.MODEL_STORE_ENV}, ./model_store)"
+)
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_train_arguments(train)
     train.set_defaults(run=training.run_train)
 
-    evaluate = commands.add_parser("evaluate", help="score PaySim files with a published model and print metrics")
+    evaluate = commands.add_parser(
+        "evaluate", help="score PaySim files with a published model and print metrics"
+    )
     training.add_evaluate_arguments(evaluate)
     evaluate.set_defaults(run=training.run_evaluate)
 
@@ -48,8 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--version", help="model version (default: the current one)")
     predict.add_argument("--explain", action="store_true", help="add the top feature contributions")
     source = predict.add_mutually_exclusive_group(required=True)
-    source.add_argument("transaction", nargs="?", help='one transaction as JSON, e.g. \'{"amount": 112.0, ...}\'')
-    source.add_argument("--file", metavar="PATH", help="JSON Lines, a JSON array, or a PaySim CSV ('-' = stdin)")
+    source.add_argument(
+        "transaction", nargs="?", help="one transaction as JSON, e.g. '{\"amount\": 112.0, ...}'"
+    )
+    source.add_argument(
+        "--file", metavar="PATH", help="JSON Lines, a JSON array, or a PaySim CSV ('-' = stdin)"
+    )
     predict.set_defaults(run=_predict)
 
     models = commands.add_parser("models", help="list, show and promote model versions")
@@ -119,7 +127,9 @@ def _generate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     try:
         return int(args.run(args))
     except FraudError as exc:

@@ -88,8 +88,15 @@ FULL = FeatureSet(
     name="full",
     inputs=(TYPE, "amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest"),
     features=(
-        "amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest",
-        "orig_balance_error", "dest_balance_error", "orig_drain_ratio", "orig_emptied",
+        "amount",
+        "oldbalanceOrg",
+        "newbalanceOrig",
+        "oldbalanceDest",
+        "newbalanceDest",
+        "orig_balance_error",
+        "dest_balance_error",
+        "orig_drain_ratio",
+        "orig_emptied",
         *(f"type_{name}" for name in TRANSACTION_TYPES),
     ),  # fmt: skip
     description="type and origin and destination balances",
@@ -97,7 +104,14 @@ FULL = FeatureSet(
 ORIGIN = FeatureSet(
     name="origin",
     inputs=("amount", "oldbalanceOrg", "newbalanceOrig"),
-    features=("amount", "oldbalanceOrg", "newbalanceOrig", "orig_balance_error", "orig_drain_ratio", "orig_emptied"),
+    features=(
+        "amount",
+        "oldbalanceOrg",
+        "newbalanceOrig",
+        "orig_balance_error",
+        "orig_drain_ratio",
+        "orig_emptied",
+    ),
     description="amount and origin balances only (the seed API's three fields)",
 )
 

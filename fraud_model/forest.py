@@ -60,7 +60,9 @@ class Forest:
         ours = sigmoid(self.margin(features))
         diff = float(np.max(np.abs(ours - sigmoid(np.asarray(native_margin, dtype=np.float64)))))
         if not diff <= tolerance:
-            raise ArtifactError(f"forest export differs from the native booster by {diff:.3g} (> {tolerance})")
+            raise ArtifactError(
+                f"forest export differs from the native booster by {diff:.3g} (> {tolerance})"
+            )
         return diff
 
     def calibrated(self, features: np.ndarray, native_margin: np.ndarray) -> Forest:
@@ -86,7 +88,9 @@ class Forest:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 if int(arrays["format_version"]) != FORMAT_VERSION:
-                    raise ArtifactError(f"forest format {int(arrays['format_version'])} is not {FORMAT_VERSION}")
+                    raise ArtifactError(
+                        f"forest format {int(arrays['format_version'])} is not {FORMAT_VERSION}"
+                    )
                 return cls(
                     feature=arrays["feature"], threshold=arrays["threshold"], children=arrays["children"],
                     default_left=arrays["default_left"], value=arrays["value"], roots=arrays["roots"],
@@ -121,9 +125,12 @@ class _Builder:
         self.depth = 0
 
     def add_node(self) -> int:
-        for column, blank in ((self.feature, 0), (self.threshold, 0.0), (self.left, -1), (self.right, -1),
-                              (self.default_left, True), (self.value, 0.0)):  # fmt: skip
-            column.append(blank)  # type: ignore[attr-defined]
+        self.feature.append(0)
+        self.threshold.append(0.0)
+        self.left.append(-1)
+        self.right.append(-1)
+        self.default_left.append(True)
+        self.value.append(0.0)
         return len(self.feature) - 1
 
     def build(self, n_features: int) -> Forest:
@@ -184,7 +191,9 @@ def _add_lightgbm_node(builder: _Builder, node: dict[str, Any], depth: int) -> i
         builder.left[index] = builder.right[index] = index
         return depth
     if node.get("decision_type") != "<=":
-        raise ArtifactError(f"unsupported LightGBM split {node.get('decision_type')!r} (categorical features?)")
+        raise ArtifactError(
+            f"unsupported LightGBM split {node.get('decision_type')!r} (categorical features?)"
+        )
     threshold = float(node["threshold"])
     builder.feature[index] = int(node["split_feature"])
     # LightGBM goes left when x <= t; the forest goes left when x < t', so t' is the next double up.

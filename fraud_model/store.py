@@ -62,7 +62,9 @@ class LocalStore:
         if not base.is_dir():
             return []
         return sorted(
-            str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")
+            str(p.relative_to(self.root))
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
         )
 
     def delete(self, key: str) -> None:
@@ -83,7 +85,9 @@ class S3Store:
         if self._client is None:
             import boto3  # lazy: a local store never pays for boto3
 
-            self._client = boto3.client("s3", endpoint_url=os.environ.get(constants.S3_ENDPOINT_URL_ENV) or None)
+            self._client = boto3.client(
+                "s3", endpoint_url=os.environ.get(constants.S3_ENDPOINT_URL_ENV) or None
+            )
         return self._client
 
     def _key(self, key: str) -> str:
@@ -117,7 +121,9 @@ class S3Store:
         strip = len(self.prefix) + 1 if self.prefix else 0
         keys: list[str] = []
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=full
+            ):
                 keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"cannot list {prefix} in {self.uri}: {exc}") from exc

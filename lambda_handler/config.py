@@ -11,7 +11,7 @@ from fraud_model import constants
 
 
 class Settings(BaseSettings):
-    """Everything the inference function reads from its environment (the infra test checks the Lambda sets these)."""
+    """Everything the inference function reads from its environment (infra tests check the Lambda sets it)."""
 
     model_config = SettingsConfigDict(
         env_prefix=constants.ENV_PREFIX, extra="ignore", frozen=True, protected_namespaces=()

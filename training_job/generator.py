@@ -17,13 +17,20 @@ import numpy as np
 from fraud_model.schema import COLUMNS, TRANSACTION_TYPES
 
 _LEGIT_TYPE_SHARE = {"CASH_IN": 0.22, "CASH_OUT": 0.35, "DEBIT": 0.01, "PAYMENT": 0.34, "TRANSFER": 0.08}
-_TYPE_AMOUNT = {"CASH_IN": (11.6, 1.0), "CASH_OUT": (11.7, 1.0), "DEBIT": (8.5, 1.0),
-                "PAYMENT": (8.6, 1.1), "TRANSFER": (12.6, 1.2)}  # fmt: skip  (lognormal mu, sigma)
+_TYPE_AMOUNT = {
+    "CASH_IN": (11.6, 1.0),
+    "CASH_OUT": (11.7, 1.0),
+    "DEBIT": (8.5, 1.0),
+    "PAYMENT": (8.6, 1.1),
+    "TRANSFER": (12.6, 1.2),
+}  # fmt: skip  (lognormal mu, sigma)
 _MAX_TRANSFER = 10_000_000.0  # PaySim caps a single transfer
 
 
-def generate(rows: int, *, fraud_rate: float = 0.0013, steps: int = 743, seed: int = 7) -> dict[str, np.ndarray]:
-    """Columns of `rows` transactions in PaySim order (sorted by step); frauds come as TRANSFER + CASH_OUT pairs."""
+def generate(
+    rows: int, *, fraud_rate: float = 0.0013, steps: int = 743, seed: int = 7
+) -> dict[str, np.ndarray]:
+    """Columns of `rows` transactions sorted by step; frauds come as TRANSFER + CASH_OUT pairs."""
     if rows < 1 or not 0 <= fraud_rate < 0.5:
         raise ValueError("need rows >= 1 and 0 <= fraud_rate < 0.5")
     rng = np.random.default_rng(seed)
@@ -34,17 +41,21 @@ def generate(rows: int, *, fraud_rate: float = 0.0013, steps: int = 743, seed: i
     order = np.argsort(columns["step"], kind="stable")
     columns = {name: values[order] for name, values in columns.items()}
     columns["nameOrig"] = _names(rng, rows, "C")
-    columns["nameDest"] = np.where(columns["type"] == "PAYMENT", _names(rng, rows, "M"), _names(rng, rows, "C"))
+    columns["nameDest"] = np.where(
+        columns["type"] == "PAYMENT", _names(rng, rows, "M"), _names(rng, rows, "C")
+    )
     columns["isFlaggedFraud"] = ((columns["type"] == "TRANSFER") & (columns["amount"] > 200_000)
                                  & (columns["isFraud"] == 1)).astype(np.int8)  # fmt: skip
     return columns
 
 
 def _legit(rng: np.random.Generator, n: int, steps: int) -> dict[str, np.ndarray]:
-    types = rng.choice(np.array(TRANSACTION_TYPES), size=n, p=[_LEGIT_TYPE_SHARE[t] for t in TRANSACTION_TYPES])
+    types = rng.choice(
+        np.array(TRANSACTION_TYPES), size=n, p=[_LEGIT_TYPE_SHARE[t] for t in TRANSACTION_TYPES]
+    )
     mu = np.vectorize(lambda t: _TYPE_AMOUNT[t][0])(types)
     sigma = np.vectorize(lambda t: _TYPE_AMOUNT[t][1])(types)
-    amount = np.round(np.minimum(rng.lognormal(mu, sigma), _MAX_TRANSFER), 2)
+    amount = np.asarray(np.round(np.minimum(rng.lognormal(mu, sigma), _MAX_TRANSFER), 2), dtype=np.float64)
     old_org = np.round(rng.lognormal(10.5, 2.0, n), 2) * (rng.random(n) > 0.35)  # a third of accounts hold 0
     cash_in = types == "CASH_IN"
     covered = old_org >= amount
@@ -79,7 +90,8 @@ def _fraud(rng: np.random.Generator, pairs: int, steps: int) -> dict[str, np.nda
     return {name: np.concatenate([transfer[name], cashout[name]]) for name in transfer}
 
 
-def _pack(step, types, amount, old_org, new_org, old_dest, new_dest, label) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+def _pack(*values: np.ndarray) -> dict[str, np.ndarray]:
+    step, types, amount, old_org, new_org, old_dest, new_dest, label = values
     return {"step": step.astype(np.int32), "type": types.astype("<U8"), "amount": amount,
             "oldbalanceOrg": old_org, "newbalanceOrig": np.round(new_org, 2), "oldbalanceDest": old_dest,
             "newbalanceDest": np.round(new_dest, 2), "isFraud": label}  # fmt: skip
@@ -99,7 +111,7 @@ def write_csv(columns: dict[str, np.ndarray], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt", newline="") as handle:  # type: ignore[operator]
+    with opener(path, "wt", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         money = {"amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest"}

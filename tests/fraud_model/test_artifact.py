@@ -62,7 +62,9 @@ def test_load_version_without_manifest_is_incomplete(tmp_path: Path) -> None:
         artifact.load_version(store, "v1")
 
 
-def test_load_version_refuses_another_schema_version(published: tuple[LocalStore, str], tmp_path: Path) -> None:
+def test_load_version_refuses_another_schema_version(
+    published: tuple[LocalStore, str], tmp_path: Path
+) -> None:
     store, version = _copy(published, tmp_path)
     prefix = f"models/{version}"
     metadata = json.loads(store.read(f"{prefix}/metadata.json"))

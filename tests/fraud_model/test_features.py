@@ -47,7 +47,13 @@ def test_compute_type_is_one_hot() -> None:
     columns["type"] = np.array([TYPE_CODES["TRANSFER"]], dtype=np.int8)
     row = FULL.compute(columns)[0]
     flags = {name: row[FULL.features.index(name)] for name in FULL.features if name.startswith("type_")}
-    assert flags == {"type_CASH_IN": 0, "type_CASH_OUT": 0, "type_DEBIT": 0, "type_PAYMENT": 0, "type_TRANSFER": 1}
+    assert flags == {
+        "type_CASH_IN": 0,
+        "type_CASH_OUT": 0,
+        "type_DEBIT": 0,
+        "type_PAYMENT": 0,
+        "type_TRANSFER": 1,
+    }
 
 
 def test_compute_zero_balance_ratio_is_bounded() -> None:

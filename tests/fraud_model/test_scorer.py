@@ -16,7 +16,9 @@ FULL = {**SEED, "type": "TRANSFER", "oldbalanceDest": 0.0, "newbalanceDest": 0.0
 
 
 @pytest.fixture(scope="module", params=["xgboost", "lightgbm"])
-def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> artifact.LoadedVersion:
+def loaded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> artifact.LoadedVersion:
     store = LocalStore(tmp_path_factory.mktemp("store"))
     version = publish_tiny_version(store, rounds=10, library=request.param)
     return artifact.load_version(store, version)

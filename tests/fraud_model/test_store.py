@@ -66,9 +66,8 @@ def test_local_store_overwrite_leaves_no_temporary_files(tmp_path: Path) -> None
 
 
 def test_s3_store_missing_bucket_is_a_store_error(aws_env: None) -> None:
-    with mock_aws():
-        with pytest.raises(StoreError, match="cannot read"):
-            S3Store("no-such-bucket").read("models/CURRENT")
+    with mock_aws(), pytest.raises(StoreError, match="cannot read"):
+        S3Store("no-such-bucket").read("models/CURRENT")
 
 
 def test_open_store_parses_s3_uris() -> None:
