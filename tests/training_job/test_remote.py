@@ -1,0 +1,178 @@
+"""`run_remote_training` against moto: instance lookup, start, log following, result parsing, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from training_job import remote
+
+REGION = "eu-west-1"
+AMI = "ami-12c6146b"  # one of moto's built-in images
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    """moto EC2 + CloudWatch Logs clients, with the training log group created as the stack creates it."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        logs = boto3.client("logs", region_name=REGION)
+        logs.create_log_group(logGroupName=remote.LOG_GROUP)
+        yield ec2, logs
+
+
+def _instance(ec2: Any, *, tagged: bool = True, stopped: bool = True) -> str:
+    tags = [{"Key": remote.ROLE_TAG_KEY, "Value": remote.ROLE_TAG_VALUE}] if tagged else []
+    reply = ec2.run_instances(
+        ImageId=AMI,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags or [{"Key": "Name", "Value": "other"}]}],
+    )
+    instance_id: str = reply["Instances"][0]["InstanceId"]
+    if stopped:
+        ec2.stop_instances(InstanceIds=[instance_id])
+    return instance_id
+
+
+def _write_log(logs: Any, stream: str, *messages: str) -> None:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=remote.LOG_GROUP, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now + i, "message": message} for i, message in enumerate(messages)]
+    logs.put_log_events(logGroupName=remote.LOG_GROUP, logStreamName=stream, logEvents=events)
+
+
+def _job(ec2: Any, logs: Any, instance_id: str, *messages: str) -> Callable[[float], None]:
+    """A fake `sleep`: on its first call the "instance" writes `messages` to a new run stream and stops."""
+
+    def sleep(_seconds: float) -> None:
+        _write_log(logs, f"{instance_id}/20250101T000000Z", *messages)
+        ec2.stop_instances(InstanceIds=[instance_id])
+
+    return sleep
+
+
+def _run(ec2: Any, logs: Any, sleep: Callable[[float], None], **kwargs: Any) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    code = remote.run_remote_training(
+        region=REGION,
+        ec2_client=ec2,
+        logs_client=logs,
+        out=lines.append,
+        sleep=sleep,
+        poll_seconds=0,
+        **kwargs,
+    )
+    return code, lines
+
+
+def test_run_remote_training_follows_the_log_until_stopped_and_succeeds(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+    sleep = _job(ec2, logs, instance_id, "training: 1200 rows", f"{remote.RESULT_PREFIX}0")
+
+    code, lines = _run(ec2, logs, sleep)
+
+    assert code == 0
+    assert "training: 1200 rows" in lines
+    assert f"{remote.RESULT_PREFIX}0" in lines
+
+
+def test_run_remote_training_returns_1_when_the_job_fails(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+
+    code, lines = _run(ec2, logs, _job(ec2, logs, instance_id, "Traceback ...", f"{remote.RESULT_PREFIX}3"))
+
+    assert code == 1
+    assert lines[-1] == f"Training job finished with exit code 3; instance {instance_id} is stopped."
+
+
+def test_run_remote_training_returns_1_when_no_result_was_logged(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+
+    code, lines = _run(ec2, logs, _job(ec2, logs, instance_id, "killed by the time limit"))
+
+    assert code == 1
+    assert "stopped without reporting a result" in lines[-1]
+
+
+def test_run_remote_training_skips_lines_of_earlier_runs(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+    _write_log(logs, f"{instance_id}/20240101T000000Z", "old run", f"{remote.RESULT_PREFIX}0")
+
+    code, lines = _run(ec2, logs, _job(ec2, logs, instance_id, "new run", f"{remote.RESULT_PREFIX}4"))
+
+    assert code == 1
+    assert "old run" not in lines
+    assert "new run" in lines
+
+
+def test_run_remote_training_without_follow_starts_and_returns(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+
+    code, lines = _run(ec2, logs, sleep=lambda _: pytest.fail("must not wait"), follow=False)
+
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]
+    assert code == 0
+    assert state["Name"] in ("pending", "running")
+    assert lines == [
+        f"Started training instance {instance_id} (logs: CloudWatch Logs group {remote.LOG_GROUP})."
+    ]
+
+
+def test_run_remote_training_uses_the_given_instance_id(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    _instance(ec2)
+    chosen = _instance(ec2)  # two tagged instances: only an explicit id is unambiguous
+
+    code, _ = _run(ec2, logs, _job(ec2, logs, chosen, f"{remote.RESULT_PREFIX}0"), instance_id=chosen)
+
+    assert code == 0
+
+
+def test_run_remote_training_refuses_a_running_instance(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2, stopped=False)
+
+    with pytest.raises(remote.TrainingAlreadyRunningError, match=f"{instance_id} is running"):
+        _run(ec2, logs, sleep=lambda _: None)
+
+
+def test_run_remote_training_raises_when_no_instance_is_tagged(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    _instance(ec2, tagged=False)
+
+    with pytest.raises(remote.InstanceNotFoundError, match="deploy the stack first"):
+        _run(ec2, logs, sleep=lambda _: None)
+
+
+def test_run_remote_training_raises_when_several_instances_are_tagged(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    ids = sorted([_instance(ec2), _instance(ec2)])
+
+    with pytest.raises(remote.AmbiguousInstanceError, match=", ".join(ids)):
+        _run(ec2, logs, sleep=lambda _: None)
+
+
+def test_run_remote_training_wraps_aws_errors(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+
+    with pytest.raises(remote.AwsCallError) as caught:
+        _run(ec2, logs, sleep=lambda _: None, instance_id="i-0123456789abcdef0")
+
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert isinstance(caught.value, remote.RemoteTrainingError)

@@ -1,0 +1,205 @@
+"""`fraud train --remote`: start the stopped training instance, follow its job's logs until it stops again.
+
+The infra stack imports the names below: the instance tag, the log group and the result line are defined once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from fraud_model.errors import FraudError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.client import EC2Client
+    from mypy_boto3_logs.client import CloudWatchLogsClient
+
+ROLE_TAG_KEY = "fraud-detection:role"
+ROLE_TAG_VALUE = "training"
+LOG_GROUP = "/fraud-detection/training"
+# The instance's run script writes `<RESULT_PREFIX><exit code>` to the run's log stream after the container
+# ends; the streams are named `<instance id>/<UTC start time>`.
+RESULT_PREFIX = "fraud-training-run: exit-code="
+
+_RESULT_RE = re.compile(re.escape(RESULT_PREFIX) + r"(\d+)")
+_LIVE_STATES = ["pending", "running", "stopping", "stopped"]  # replaced instances linger as `terminated`
+_CLOCK_SKEW_MS = 5 * 60 * 1000  # log timestamps come from the instance's clock, not this machine's
+_REREAD_MS = 60 * 1000
+T = TypeVar("T")
+
+
+class RemoteTrainingError(FraudError):
+    """Base of every error `fraud train --remote` reports as one line; `exit_code` is the CLI's status."""
+
+    exit_code = 2
+
+
+class InstanceNotFoundError(RemoteTrainingError):
+    """No live instance carries the training tag (is the stack deployed in this account and region?)."""
+
+
+class AmbiguousInstanceError(RemoteTrainingError):
+    """Several live instances carry the training tag; the caller must pick one with `instance_id`."""
+
+
+class TrainingAlreadyRunningError(RemoteTrainingError):
+    """The instance is not stopped: a job is running, or it is still provisioning or stopping."""
+
+
+class AwsCallError(RemoteTrainingError):
+    """An AWS API call failed (credentials, permissions, network); the botocore error is the `__cause__`."""
+
+
+def run_remote_training(
+    *,
+    instance_id: str | None = None,
+    region: str | None = None,
+    follow: bool = True,
+    poll_seconds: float = 10.0,
+    ec2_client: EC2Client | None = None,
+    logs_client: CloudWatchLogsClient | None = None,
+    out: Callable[[str], Any] = print,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> int:
+    """Start one training run and return an exit status.
+
+    Without `follow`: 0 once the instance is starting. With it: print the run's log lines until the instance
+    has stopped again, then 0 if the job reported exit code 0, else 1. Interrupting only stops the following.
+    """
+    ec2 = ec2_client or _client("ec2", region)
+    instance = _find_instance(ec2, instance_id)
+    instance_id = instance["InstanceId"]
+    state = instance["State"]["Name"]
+    if state != "stopped":
+        raise TrainingAlreadyRunningError(
+            f"training instance {instance_id} is {state}: a job is running, or the instance is still "
+            "provisioning after a deploy or stopping after a run; retry once it is stopped"
+        )
+    cursor = _LogCursor(logs_client or _client("logs", region), instance_id) if follow else None
+    _aws("start_instances", lambda: ec2.start_instances(InstanceIds=[instance_id]))
+    out(f"Started training instance {instance_id} (logs: CloudWatch Logs group {LOG_GROUP}).")
+    if cursor is None:
+        return 0
+    exit_code = _follow(ec2, cursor, poll_seconds, out, sleep)
+    if exit_code is None:
+        out(f"Instance {instance_id} stopped without reporting a result; see log group {LOG_GROUP}.")
+        return 1
+    out(f"Training job finished with exit code {exit_code}; instance {instance_id} is stopped.")
+    return 0 if exit_code == 0 else 1
+
+
+def _follow(
+    ec2: EC2Client,
+    cursor: _LogCursor,
+    poll_seconds: float,
+    out: Callable[[str], Any],
+    sleep: Callable[[float], Any],
+) -> int | None:
+    """Print new log lines until the instance is stopped; return the exit code the run script reported."""
+    exit_code: int | None = None
+    stopped = False
+    while True:
+        for message in cursor.new_messages():
+            out(message)
+            result = _RESULT_RE.fullmatch(message.strip())
+            if result:
+                exit_code = int(result.group(1))
+        # One more read after the stop: the result line is written just before the power-off.
+        if stopped:
+            return exit_code
+        stopped = _state(ec2, cursor.instance_id) == "stopped"
+        if not stopped:
+            sleep(poll_seconds)
+
+
+class _LogCursor:
+    """The run's log lines not yet printed: streams of earlier runs are skipped, each event comes once."""
+
+    def __init__(self, logs: CloudWatchLogsClient, instance_id: str) -> None:
+        self.logs = logs
+        self.instance_id = instance_id
+        self.old_streams = _stream_names(logs, instance_id)
+        self.since_ms = int(time.time() * 1000) - _CLOCK_SKEW_MS
+        self.seen: set[str] = set()
+
+    def new_messages(self) -> list[str]:
+        # Re-read a short window before the newest event seen: CloudWatch may ingest events out of order.
+        start = self.since_ms - _REREAD_MS
+        pages = _aws(
+            "filter_log_events",
+            lambda: list(
+                self.logs.get_paginator("filter_log_events").paginate(
+                    logGroupName=LOG_GROUP, logStreamNamePrefix=self.instance_id, startTime=start
+                )
+            ),
+        )
+        events = [event for page in pages for event in page.get("events", [])]
+        messages = []
+        for event in sorted(events, key=lambda e: (e.get("timestamp", 0), e.get("eventId", ""))):
+            event_id = event.get("eventId", "")
+            if event.get("logStreamName") in self.old_streams or event_id in self.seen:
+                continue
+            self.seen.add(event_id)
+            self.since_ms = max(self.since_ms, event.get("timestamp", 0))
+            messages.append(event.get("message", "").rstrip("\n"))
+        return messages
+
+
+def _stream_names(logs: CloudWatchLogsClient, instance_id: str) -> set[str]:
+    """Streams of earlier runs on this instance, so that their lines are not replayed."""
+    pages = _aws(
+        "describe_log_streams",
+        lambda: list(
+            logs.get_paginator("describe_log_streams").paginate(
+                logGroupName=LOG_GROUP, logStreamNamePrefix=instance_id
+            )
+        ),
+    )
+    return {stream["logStreamName"] for page in pages for stream in page.get("logStreams", [])}
+
+
+def _find_instance(ec2: EC2Client, instance_id: str | None) -> Any:
+    filters: list[Any] = [{"Name": "instance-state-name", "Values": _LIVE_STATES}]
+    if instance_id is None:
+        filters.append({"Name": f"tag:{ROLE_TAG_KEY}", "Values": [ROLE_TAG_VALUE]})
+        kwargs: dict[str, Any] = {"Filters": filters}
+    else:
+        kwargs = {"Filters": filters, "InstanceIds": [instance_id]}
+    pages = _aws(
+        "describe_instances", lambda: list(ec2.get_paginator("describe_instances").paginate(**kwargs))
+    )
+    instances = [i for page in pages for r in page.get("Reservations", []) for i in r.get("Instances", [])]
+    if not instances:
+        wanted = instance_id or f"tagged {ROLE_TAG_KEY}={ROLE_TAG_VALUE}"
+        raise InstanceNotFoundError(f"no training instance {wanted} in this region; deploy the stack first")
+    if len(instances) > 1:
+        ids = ", ".join(sorted(i["InstanceId"] for i in instances))
+        raise AmbiguousInstanceError(
+            f"several instances are tagged {ROLE_TAG_KEY}={ROLE_TAG_VALUE} ({ids}); pass one"
+        )
+    return instances[0]
+
+
+def _state(ec2: EC2Client, instance_id: str) -> str:
+    reply = _aws("describe_instances", lambda: ec2.describe_instances(InstanceIds=[instance_id]))
+    state = reply["Reservations"][0]["Instances"][0]["State"]["Name"]
+    if state in ("shutting-down", "terminated"):
+        raise InstanceNotFoundError(f"training instance {instance_id} was terminated during the run")
+    return state
+
+
+def _client(service: str, region: str | None) -> Any:
+    import boto3  # lazily: the CLI imports this module for every command
+
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+def _aws(operation: str, call: Callable[[], T]) -> T:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call()
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsCallError(f"AWS {operation} failed: {exc}") from exc
