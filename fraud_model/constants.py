@@ -15,6 +15,7 @@ MODEL_VERSION_ENV = "FRAUD_MODEL_VERSION"  # serving: pin a version instead of f
 POINTER_TTL_ENV = "FRAUD_POINTER_TTL_SECONDS"  # serving: how often the current-version pointer is re-read
 MAX_BATCH_SIZE_ENV = "FRAUD_MAX_BATCH_SIZE"  # serving: most transactions in one /predict/batch
 MAX_BODY_BYTES_ENV = "FRAUD_MAX_BODY_BYTES"  # serving: largest accepted request body
+LOAD_RETRY_ENV = "FRAUD_LOAD_RETRY_SECONDS"  # serving: with no model, how often a failed load is retried
 S3_ENDPOINT_URL_ENV = "FRAUD_S3_ENDPOINT_URL"  # every deployable: custom S3 endpoint (moto server, MinIO)
 DATA_ENV = "FRAUD_DATA"  # training: input URIs, separated by commas or whitespace
 
@@ -27,6 +28,7 @@ MANIFEST_FILE = "manifest.json"
 
 # --- defaults --------------------------------------------------------------------------------------
 DEFAULT_POINTER_TTL_SECONDS = 30.0
+DEFAULT_LOAD_RETRY_SECONDS = 1.0
 DEFAULT_MAX_BATCH_SIZE = 1000
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 NATURAL_FRAUD_RATE = 0.0013  # PaySim's live fraud rate (8,213 frauds in 6.36 M transactions)

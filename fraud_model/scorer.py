@@ -1,6 +1,8 @@
 """The scorer: one verified model version turned into fraud probabilities and decisions.
 
 Training's evaluation, `fraud evaluate`, `fraud predict` and the API all score through this class.
+`score_one` and `score_lists` are the API's fast paths: the same routing, features and forests as
+`score_records`, without its per-record dictionaries and objects.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from fraud_model.artifact import FeatureSetModel, LoadedVersion, Metadata
 from fraud_model.errors import ArtifactError
-from fraud_model.features import FEATURE_SETS, FeatureSet, select_feature_set
+from fraud_model.features import FEATURE_FUNCTIONS, FEATURE_SETS, FeatureSet
 from fraud_model.forest import Forest, sigmoid
 from fraud_model.schema import TYPE, TYPE_CODES
 
@@ -31,6 +33,21 @@ class Score:
     def confidence(self) -> float:
         """Probability of the returned decision."""
         return self.fraud_probability if self.is_fraud else 1.0 - self.fraud_probability
+
+
+@dataclass(frozen=True)
+class BatchScores:
+    """Many transactions' verdicts, as columns (row i of each belongs to transaction i)."""
+
+    fraud_probability: np.ndarray  # float64
+    is_fraud: np.ndarray  # bool
+    threshold: np.ndarray  # float64
+    feature_set: list[str]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """Probability of each returned decision."""
+        return np.where(self.is_fraud, self.fraud_probability, 1.0 - self.fraud_probability)
 
 
 @dataclass(frozen=True)
@@ -70,10 +87,61 @@ def records_to_columns(records: Sequence[Mapping[str, Any]], inputs: Sequence[st
     columns: dict[str, np.ndarray] = {}
     for name in inputs:
         if name == TYPE:
-            columns[name] = np.fromiter((TYPE_CODES[r[name]] for r in records), dtype=np.int8, count=len(records))
+            codes = (TYPE_CODES[r[name]] for r in records)
+            columns[name] = np.fromiter(codes, dtype=np.int8, count=len(records))
         else:
             columns[name] = np.fromiter((r[name] for r in records), dtype=np.float64, count=len(records))
     return columns
+
+
+_TYPE_CODES_OR_ABSENT: dict[str | None, int] = {None: -1}
+_TYPE_CODES_OR_ABSENT.update(TYPE_CODES)
+
+
+class _OneRow:
+    """One record's features from the declared feature functions fed numpy scalars (half the cost of
+    `FeatureSet.compute` on one-row arrays). Used only where it reproduces `compute` bit for bit on
+    probe rows, checked when the model loads; otherwise `features` falls back to `compute`.
+    """
+
+    # (amount, oldbalanceOrg, newbalanceOrig, oldbalanceDest, newbalanceDest), with every type
+    _PROBES = (
+        (0.0, 0.0, 0.0, 0.0, 0.0),
+        (181.5, 181.5, 0.0, 0.0, 0.0),
+        (9839.64, 170136.0, 160296.36, 1e6, 1e-3),
+        (1e12, 0.5, 3.3, 7.0, 2.0),
+    )
+    _MONEY = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
+
+    def __init__(self, feature_set: FeatureSet) -> None:
+        self.feature_set = feature_set
+        self.functions = [FEATURE_FUNCTIONS[name] for name in feature_set.features]
+        self.scalar_ok = all(
+            self._agrees({**dict(zip(self._MONEY, probe, strict=True)), TYPE: kind})
+            for probe in self._PROBES
+            for kind in TYPE_CODES
+        )
+
+    def _agrees(self, record: dict[str, Any]) -> bool:
+        try:
+            with np.errstate(all="ignore"):
+                scalar = self._scalar(record)
+                reference = self.feature_set.compute(records_to_columns([record], self.feature_set.inputs))
+        except (TypeError, ValueError, AttributeError, IndexError):
+            return False
+        return scalar.shape == reference.shape and scalar.tobytes() == reference.tobytes()
+
+    def _scalar(self, record: Mapping[str, Any]) -> np.ndarray:
+        columns: dict[str, Any] = {  # numpy scalars compute like one-row columns
+            name: np.int8(TYPE_CODES[record[name]]) if name == TYPE else np.float64(record[name])
+            for name in self.feature_set.inputs
+        }
+        return np.array([[function(columns) for function in self.functions]], dtype=np.float32)
+
+    def features(self, record: Mapping[str, Any]) -> np.ndarray:
+        if self.scalar_ok:
+            return self._scalar(record)
+        return self.feature_set.compute(records_to_columns([record], self.feature_set.inputs))
 
 
 class Scorer:
@@ -86,13 +154,19 @@ class Scorer:
         for name, spec in loaded.metadata.models.items():
             feature_set = FEATURE_SETS.get(name)
             if feature_set is None or list(feature_set.features) != spec.features:
-                raise ArtifactError(f"model version {self.version}: feature set {name!r} differs from this code's")
+                raise ArtifactError(
+                    f"model version {self.version}: feature set {name!r} differs from this code's"
+                )
             forest = Forest.from_bytes(loaded.files[spec.forest_file])
             if forest.n_features != len(spec.features):
-                raise ArtifactError(f"model version {self.version}: {spec.forest_file} has the wrong feature count")
+                raise ArtifactError(
+                    f"model version {self.version}: {spec.forest_file} has the wrong feature count"
+                )
             self._models[name] = _Model(spec, feature_set, forest, loaded.files[spec.native_file])
         if not self._models:
             raise ArtifactError(f"model version {self.version} has no models")
+        self._routes: dict[frozenset[str], str] = {}  # route() by the set of fields present
+        self._one_row = {name: _OneRow(model.feature_set) for name, model in self._models.items()}
 
     @property
     def feature_sets(self) -> list[str]:
@@ -108,13 +182,79 @@ class Scorer:
                 return name
         raise KeyError(f"no published model can score a transaction with only {sorted(present)}")
 
+    def _route_cached(self, present: frozenset[str]) -> str:
+        name = self._routes.get(present)
+        if name is None:
+            name = self._routes[present] = self.route(present)
+        return name
+
+    def score_one(self, record: Mapping[str, Any]) -> Score:
+        """One record's score (None = absent): the same as `score_records([record])[0]`, in fewer µs."""
+        name = self._route_cached(frozenset(key for key, value in record.items() if value is not None))
+        model = self._models[name]
+        features = self._one_row[name].features(record)
+        probability = float(sigmoid(model.forest.margin(features)[0] + model.spec.logit_offset))
+        threshold = model.spec.threshold
+        return Score(probability, is_fraud=probability >= threshold, threshold=threshold, feature_set=name)
+
+    def score_lists(self, fields: Mapping[str, Sequence[Any]]) -> BatchScores:
+        """Scores for columns given as sequences (one per transaction field, None = absent), in row order.
+
+        Each row goes to the richest model its fields allow, exactly as `score_records` routes it.
+        """
+        rows = len(next(iter(fields.values()))) if fields else 0
+        if any(len(values) != rows for values in fields.values()):
+            raise ValueError("every field needs one value per transaction (None = absent)")
+        arrays: dict[str, np.ndarray] = {}
+        present: dict[str, np.ndarray | None] = {}  # None: present in every row
+        for name, values in fields.items():
+            if name == TYPE:
+                codes = np.array([_TYPE_CODES_OR_ABSENT[v] for v in values], dtype=np.int8)
+                arrays[name], present[name] = codes, (codes >= 0) if (codes < 0).any() else None
+            else:
+                arrays[name] = np.array(values, dtype=np.float64)  # None -> NaN
+                # NaN marks None, or a NaN given as a value (present): only then look at each value.
+                gaps = np.isnan(arrays[name]).any()
+                present[name] = np.array([v is not None for v in values], dtype=bool) if gaps else None
+        probability = np.zeros(rows, dtype=np.float64)
+        threshold = np.zeros(rows, dtype=np.float64)
+        chosen = np.full(rows, -1, dtype=np.int64)
+        names = [name for name in FEATURE_SETS if name in self._models]  # route()'s order of preference
+        for index, name in enumerate(names):
+            model = self._models[name]
+            inputs = model.feature_set.inputs
+            if not set(inputs) <= arrays.keys():
+                continue
+            mask = chosen == -1
+            for column in inputs:
+                if present[column] is not None:
+                    mask &= present[column]
+            if not mask.any():
+                continue
+            every = bool(mask.all())
+            columns = {column: arrays[column] if every else arrays[column][mask] for column in inputs}
+            probability[mask] = self.probabilities(name, columns)
+            threshold[mask] = model.spec.threshold
+            chosen[mask] = index
+        if np.any(chosen == -1):
+            missing = int(np.flatnonzero(chosen == -1)[0])
+            self.route({name for name, values in fields.items() if values[missing] is not None})  # KeyError
+        return BatchScores(
+            fraud_probability=probability,
+            is_fraud=probability >= threshold,
+            threshold=threshold,
+            feature_set=[names[i] for i in chosen.tolist()],
+        )
+
     def probabilities(self, feature_set: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """Natural-rate fraud probabilities for columnar input, with the given feature set's model."""
         model = self._models[feature_set]
         features = model.feature_set.compute(columns)
         return sigmoid(model.forest.margin(features) + model.spec.logit_offset)
 
-    def score_columns(self, feature_set: str, columns: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def score_columns(
+        self, feature_set: str, columns: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, decisions) for columnar input."""
         probabilities = self.probabilities(feature_set, columns)
         return probabilities, probabilities >= self._models[feature_set].spec.threshold
@@ -132,7 +272,9 @@ class Scorer:
             probabilities = self.probabilities(name, records_to_columns(subset, model.feature_set.inputs))
             threshold = model.spec.threshold
             for i, p in zip(indexes, probabilities.tolist(), strict=True):
-                scores[i] = Score(fraud_probability=p, is_fraud=p >= threshold, threshold=threshold, feature_set=name)
+                scores[i] = Score(
+                    fraud_probability=p, is_fraud=p >= threshold, threshold=threshold, feature_set=name
+                )
         return [s for s in scores if s is not None]
 
     def explain(self, record: Mapping[str, Any], *, top: int = 5) -> list[Contribution]:
@@ -149,6 +291,10 @@ class Scorer:
             contributions = booster.predict(features, pred_contrib=True, num_threads=1)[0][:-1]
         order = np.argsort(-np.abs(contributions))[:top]
         return [
-            Contribution(feature=model.spec.features[j], value=float(features[0, j]), contribution=float(contributions[j]))
+            Contribution(
+                feature=model.spec.features[j],
+                value=float(features[0, j]),
+                contribution=float(contributions[j]),
+            )
             for j in order
         ]

@@ -1,1 +1,1 @@
-"""lambda_handler package."""
+"""lambda_handler: the inference API (FastAPI app, Lambda handler with a fast path, model cache)."""

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=constants.DEFAULT_MAX_BATCH_SIZE, ge=1, le=100_000)
     max_body_bytes: int = Field(default=constants.DEFAULT_MAX_BODY_BYTES, ge=1024)
     s3_endpoint_url: str | None = None
+    # With no model serving, the most often a failed load is retried (a good model is kept past failures).
+    load_retry_seconds: float = Field(default=constants.DEFAULT_LOAD_RETRY_SECONDS, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,157 @@
+"""Shared by the serve_*.py benchmarks: a 300-tree model version, API Gateway events, timing helpers.
+
+The model is trained once (XGBoost, 300 rounds, depth 6, one model per feature set, labels with 2 %
+noise so that trees grow to full depth) and kept in benchmarks/results/serve_model_store.
+Run `python benchmarks/serve_common.py` to (re)build it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fraud_model import artifact  # noqa: E402
+from fraud_model.features import FEATURE_SETS  # noqa: E402
+from fraud_model.forest import from_xgboost_json  # noqa: E402
+from fraud_model.schema import SCHEMA_VERSION, TYPE, TYPE_CODES  # noqa: E402
+from fraud_model.store import LocalStore  # noqa: E402
+from training_job.generator import generate  # noqa: E402
+
+STORE_DIR = ROOT / "benchmarks" / "results" / "serve_model_store"
+TREES, DEPTH = 300, 6
+SEED_TRANSACTION = {"amount": 112.00, "oldbalanceOrg": 100.00, "newbalanceOrig": 0.00}
+FULL_TRANSACTION = {
+    "type": "TRANSFER", "amount": 181000.0, "oldbalanceOrg": 181000.0, "newbalanceOrig": 0.0,
+    "oldbalanceDest": 21182.0, "newbalanceDest": 0.0, "step": 1, "nameOrig": "C1305486145",
+    "nameDest": "C553264065",
+}  # fmt: skip
+
+
+def training_columns(rows: int = 60_000, seed: int = 11) -> dict[str, np.ndarray]:
+    columns = generate(rows, fraud_rate=0.02, seed=seed)
+    columns[TYPE] = np.array([TYPE_CODES[t] for t in columns[TYPE]], dtype=np.int8)
+    return columns
+
+
+def model_store(*, rebuild: bool = False) -> LocalStore:
+    """The benchmark model version (built on first use, ~15 s)."""
+    store = LocalStore(STORE_DIR)
+    if not rebuild:
+        try:
+            artifact.read_pointer(store)
+            return store
+        except Exception:  # noqa: BLE001 - anything amiss: rebuild
+            pass
+    import xgboost
+
+    shutil.rmtree(STORE_DIR, ignore_errors=True)
+    columns = training_columns()
+    rng = np.random.default_rng(0)
+    labels = columns["isFraud"].astype(np.float32)
+    labels = np.where(rng.random(labels.size) < 0.02, 1.0 - labels, labels)  # noise: full-depth trees
+    files: dict[str, bytes] = {}
+    models: dict[str, artifact.FeatureSetModel] = {}
+    for name, feature_set in FEATURE_SETS.items():
+        x = feature_set.compute(columns)
+        params = {"objective": "binary:logistic", "max_depth": DEPTH, "eta": 0.1, "nthread": 2, "seed": 0}
+        booster = xgboost.train(params, xgboost.DMatrix(x, labels), TREES)
+        margin = booster.predict(xgboost.DMatrix(x[:2000]), output_margin=True)
+        forest = from_xgboost_json(json.loads(bytes(booster.save_raw("json"))), x.shape[1])
+        forest = forest.calibrated(x[:200], margin[:200])
+        forest.verify(x[:2000], margin)
+        files[f"{name}.xgboost.ubj"] = bytes(booster.save_raw("ubj"))
+        files[f"{name}.forest.npz"] = forest.to_bytes()
+        models[name] = artifact.FeatureSetModel(
+            feature_set=name, features=list(feature_set.features), inputs=list(feature_set.inputs),
+            library="xgboost", native_file=f"{name}.xgboost.ubj", forest_file=f"{name}.forest.npz",
+            threshold=0.5,
+        )  # fmt: skip
+    metadata = artifact.Metadata(
+        schema_version=SCHEMA_VERSION, version=artifact.new_version_id(),
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), models=models,
+    )  # fmt: skip
+    artifact.publish(store, metadata, files)
+    return store
+
+
+def native_booster(store: LocalStore, feature_set: str = "full") -> Any:
+    """The XGBoost booster of the current version, one thread (the baselines)."""
+    import xgboost
+
+    loaded = artifact.load_version(store, artifact.read_pointer(store))
+    booster = xgboost.Booster(params={"nthread": 1})
+    booster.load_model(bytearray(loaded.files[loaded.metadata.models[feature_set].native_file]))
+    return booster
+
+
+def http_api_event(path: str, body: Any, *, method: str = "POST", stage: str = "prod") -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as Lambda receives it."""
+    full = f"/{stage}{path}"
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": full,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "abc123.execute-api.eu-west-1.amazonaws.com",
+                    "x-forwarded-proto": "https", "x-forwarded-port": "443"},
+        "requestContext": {"apiId": "abc123", "http": {"method": method, "path": full, "protocol": "HTTP/1.1",
+                           "sourceIp": "203.0.113.7", "userAgent": "bench"},
+                           "requestId": "bench-request-0001", "routeKey": "$default", "stage": stage},
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+class Context:
+    """The bits of a Lambda context object the handler may read."""
+
+    function_name = "fraud-inference"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:000000000000:function:fraud-inference"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def interleaved_p50(
+    candidates: dict[str, Callable[[], Any]], *, rounds: int = 15, calls: int = 150
+) -> dict[str, float]:
+    """Median seconds per call of each candidate, measured in alternating rounds (fair on a noisy machine)."""
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for fn in candidates.values():  # warm up
+        for _ in range(20):
+            fn()
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            for _ in range(calls):
+                started = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def quiet_stdout() -> Any:
+    """Send fd 1 (the handler's logs and EMF lines) to /dev/null; returns a stream to the real stdout."""
+    real = os.fdopen(os.dup(1), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    return real
+
+
+if __name__ == "__main__":
+    built = model_store(rebuild="--rebuild" in sys.argv)
+    print(f"model version {artifact.read_pointer(built)} in {built.uri}")

@@ -1,0 +1,39 @@
+"""`/predict` (one transaction) and `/predict/batch` (many, in order).
+
+The handler's fast path serves the same two routes straight from Lambda events, through the same
+service functions; these are the reference it is tested against.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from fraud_model.transaction import Transaction
+from lambda_handler import service
+from lambda_handler.deps import ModelCacheDep, RecordDep, SettingsDep, require_json
+from lambda_handler.routes.responses import errors_for
+from lambda_handler.schemas import BatchRequest, BatchResponse, PredictResponse
+
+router = APIRouter(
+    tags=["predict"], dependencies=[Depends(require_json)], responses=errors_for(413, 415, 422, 503)
+)
+
+
+@router.post("/predict", response_model=PredictResponse, summary="Score one transaction")
+async def predict(
+    transaction: Transaction,
+    cache: ModelCacheDep,
+    record: RecordDep,
+    explain: Annotated[bool, Query(description="add the top reasons (TreeSHAP)")] = False,
+) -> PredictResponse:
+    return service.predict(cache.get(), transaction, explain=explain, record=record)
+
+
+@router.post("/predict/batch", response_model=BatchResponse, summary="Score many transactions, in order")
+async def predict_batch(
+    request: BatchRequest, cache: ModelCacheDep, settings: SettingsDep, record: RecordDep
+) -> BatchResponse:
+    service.check_batch_size(request, settings.max_batch_size)
+    return service.predict_batch(cache.get(), request, record=record)

@@ -1,0 +1,115 @@
+"""Request and response bodies of the inference API.
+
+A transaction is `fraud_model.transaction.Transaction`, the strict model every scoring entry point shares;
+responses are separate models, and every error has the one shape of `ErrorResponse`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from fraud_model.transaction import Transaction
+
+
+class BatchRequest(BaseModel):
+    """Many transactions, scored in order (at most `FRAUD_MAX_BATCH_SIZE`)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    transactions: list[Transaction] = Field(min_length=1)
+
+
+class Reason(BaseModel):
+    """One feature's push on the score, in log-odds (TreeSHAP of the native booster)."""
+
+    feature: str
+    value: float = Field(description="the feature's value for this transaction")
+    contribution: float = Field(description="log-odds added by this feature (positive: towards fraud)")
+
+
+class PredictResponse(BaseModel):
+    """The verdict on one transaction."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    is_fraud: bool
+    confidence: float = Field(ge=0, le=1, description="probability of the returned decision")
+    fraud_probability: float = Field(ge=0, le=1)
+    threshold: float = Field(description="is_fraud is fraud_probability >= threshold")
+    model_version: str
+    feature_set: str = Field(description='"full" (type and destination balances present) or "origin"')
+    reasons: list[Reason] | None = Field(default=None, description="top reasons, with ?explain=true")
+
+
+class BatchPrediction(TypedDict):
+    """The verdict on one transaction of a batch (a plain dict: a batch builds thousands)."""
+
+    is_fraud: bool
+    confidence: float
+    fraud_probability: float
+    threshold: float
+    feature_set: str
+
+
+class BatchResponse(BaseModel):
+    """Verdicts in the order of the request's transactions."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_version: str
+    predictions: list[BatchPrediction]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    status: Literal["ready"] = "ready"
+    model_version: str
+
+
+class FeatureSetInfo(BaseModel):
+    """One feature set's champion model."""
+
+    name: str
+    library: str
+    threshold: float
+    inputs: list[str] = Field(description="transaction fields this model needs")
+    features: list[str]
+    metrics: dict[str, dict[str, Any]] = Field(description="holdout metrics by library")
+
+
+class ModelResponse(BaseModel):
+    """The model version this instance serves."""
+
+    version: str
+    trained_at: str
+    schema_version: int
+    feature_sets: list[FeatureSetInfo] = Field(description="in order of preference")
+    threshold_policy: dict[str, Any]
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description='where: "amount", "transactions[3].type", "body"')
+    reason: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(
+        description="validation_error, unsupported_media_type, not_found, model_unavailable, ..."
+    )
+    message: str
+    request_id: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error this API returns."""
+
+    error: ErrorInfo
