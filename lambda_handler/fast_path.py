@@ -8,7 +8,7 @@ from __future__ import annotations
 import binascii
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from fraud_model.transaction import Transaction
 from lambda_handler import events, observability, service
@@ -16,9 +16,10 @@ from lambda_handler.config import get_settings
 from lambda_handler.errors import ModelUnavailableError
 from lambda_handler.model_cache import get_model_cache
 from lambda_handler.request_context import REQUEST_ID_HEADER, RequestRecord, resolve_request_id
-from lambda_handler.schemas import BatchRequest, BatchResponse, PredictResponse
+from lambda_handler.schemas import BatchRequestFields, BatchResponse, PredictResponse
 
 _PREDICT, _BATCH = "/predict", "/predict/batch"
+_BATCH_VALIDATOR: TypeAdapter[BatchRequestFields] = TypeAdapter(BatchRequestFields)
 
 
 def serve(event: Any) -> dict[str, Any] | None:
@@ -68,9 +69,9 @@ def _answer(path: str, body: bytes, max_batch_size: int, record: RequestRecord) 
         transaction = Transaction.model_validate_json(body)
         response = service.predict(get_model_cache().get(), transaction, explain=False, record=record)
     else:
-        request = BatchRequest.model_validate_json(body)
-        if len(request.transactions) > max_batch_size:
+        transactions = _BATCH_VALIDATOR.validate_json(body)["transactions"]
+        if len(transactions) > max_batch_size:
             return None
-        response = service.predict_batch(get_model_cache().get(), request, record=record)
+        response = service.predict_batch(get_model_cache().get(), transactions, record=record)
     # FastAPI serialises a response_model with the model's own serializer (by alias): the same bytes.
     return response.__pydantic_serializer__.to_json(response, by_alias=True)

@@ -36,4 +36,5 @@ async def predict_batch(
     request: BatchRequest, cache: ModelCacheDep, settings: SettingsDep, record: RecordDep
 ) -> BatchResponse:
     service.check_batch_size(request, settings.max_batch_size)
-    return service.predict_batch(cache.get(), request, record=record)
+    transactions = [t.__dict__ for t in request.transactions]  # validated values, no copy
+    return service.predict_batch(cache.get(), transactions, record=record)
