@@ -140,7 +140,8 @@ def load_version(store: Store, version: str) -> LoadedVersion:
         raise ArtifactError(f"model version {version} has no valid {constants.METADATA_FILE}") from exc
     if metadata.schema_version != SCHEMA_VERSION:
         raise ArtifactError(
-            f"model version {version} has schema version {metadata.schema_version}; this code reads {SCHEMA_VERSION}"
+            f"model version {version} has schema version {metadata.schema_version}; this code reads "
+            f"{SCHEMA_VERSION}"
         )
     if metadata.version != version:
         raise ArtifactError(f"model version {version} carries metadata of version {metadata.version}")
@@ -152,8 +153,10 @@ def read_pointer(store: Store) -> str:
     try:
         pointer = json.loads(store.read(constants.CURRENT_POINTER))
         return _check_version(str(pointer["version"]))
-    except NotFoundError:
-        raise
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"no current model in {store.uri} ({constants.CURRENT_POINTER} not found): run `fraud train`"
+        ) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"unreadable pointer {constants.CURRENT_POINTER} in {store.uri}") from exc
 
