@@ -1,0 +1,104 @@
+"""Training settings: `FRAUD_*` environment variables, overridden by `fraud train` options, checked once."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from fraud_model import constants
+
+Library = Literal["xgboost", "lightgbm"]
+ThresholdPolicyName = Literal["max_recall_at_precision", "max_f1", "fixed"]
+OutlierPolicy = Literal["keep", "iqr"]
+_CLASS_WEIGHTS = ("none", "sqrt", "balanced")
+
+
+class TrainSettings(BaseSettings):
+    """Every knob of `fraud train` / `python -m training_job`; field `x_y` is read from `FRAUD_X_Y`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=constants.ENV_PREFIX, extra="ignore", frozen=True, protected_namespaces=()
+    )
+
+    # Inputs and output.
+    data: Annotated[list[str], NoDecode] = []  # FRAUD_DATA: URIs separated by commas or whitespace
+    model_store: str = Field(default_factory=constants.default_store_uri)
+    promote: bool = True  # move models/CURRENT to the new version
+    # The demo data set, used when no data URI is given.
+    generate_rows: int = Field(default=200_000, ge=1_000)
+    generate_fraud_rate: float = Field(default=constants.NATURAL_FRAUD_RATE, gt=0, lt=0.5)
+    generate_seed: int = 7
+    # Validation and preprocessing.
+    max_bad_share: float = Field(
+        default=0.01, ge=0, le=1
+    )  # quarantined share of rows above which the job fails
+    outlier_policy: OutlierPolicy = "keep"  # iqr: drop training rows outside Tukey fences on amount (harmful)
+    train_share: float = Field(default=0.70, gt=0, lt=1)  # of each source's rows, by step
+    validation_share: float = Field(default=0.15, gt=0, lt=1)
+    # Training.
+    libraries: Annotated[list[Library], NoDecode] = ["xgboost", "lightgbm"]
+    class_weight: str = "sqrt"  # scale_pos_weight: none | sqrt | balanced | a number
+    max_rounds: int = Field(default=400, ge=1)
+    early_stopping_rounds: int = Field(default=30, ge=1)
+    learning_rate: float = Field(default=0.1, gt=0, le=1)
+    max_depth: int = Field(default=6, ge=1, le=8)  # shallow trees: fast forest export, less overfitting
+    threads: int = Field(default=0, ge=0)  # 0: every core
+    seed: int = 42
+    # Threshold and calibration.
+    threshold_policy: ThresholdPolicyName = "max_recall_at_precision"
+    target_precision: float = Field(default=0.95, gt=0, le=1)
+    fixed_threshold: float | None = Field(default=None, ge=0, le=1)
+    recall_tolerance_se: float = Field(default=1.0, ge=0)  # one-standard-error rule for the threshold
+    natural_fraud_rate: float = Field(default=constants.NATURAL_FRAUD_RATE, gt=0, lt=0.5)
+    # Output.
+    verify_rows: int = Field(default=200_000, ge=1)  # holdout rows the forest export is verified on
+    plots: bool = True
+    progress: bool = True  # tqdm bars on stderr
+    git_commit: str | None = None  # else `git rev-parse HEAD`, best effort
+
+    @field_validator("data", "libraries", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item for item in re.split(r"[,\s]+", value) if item]
+        return value
+
+    @field_validator("libraries")
+    @classmethod
+    def _some_library(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one of xgboost, lightgbm")
+        return list(dict.fromkeys(value))
+
+    @field_validator("class_weight")
+    @classmethod
+    def _class_weight(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in _CLASS_WEIGHTS:
+            return value
+        try:
+            if float(value) > 0:
+                return value
+        except ValueError:
+            pass
+        raise ValueError(
+            f"class weight must be one of {', '.join(_CLASS_WEIGHTS)} or a positive number, got {value!r}"
+        )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainSettings:
+        if self.train_share + self.validation_share >= 1:
+            raise ValueError("train_share + validation_share must leave a holdout (sum below 1)")
+        if self.threshold_policy == "fixed" and self.fixed_threshold is None:
+            raise ValueError("threshold policy 'fixed' needs fixed_threshold (FRAUD_FIXED_THRESHOLD)")
+        return self
+
+    def scale_pos_weight(self, positives: int, negatives: int) -> float:
+        """The positive-class weight for a training split with these counts."""
+        ratio = negatives / max(positives, 1)
+        return {"none": 1.0, "sqrt": ratio**0.5, "balanced": ratio}.get(self.class_weight) or float(
+            self.class_weight
+        )

@@ -1,0 +1,262 @@
+"""The training pipeline: load and validate -> split by time -> preprocess -> train both libraries per feature
+set -> threshold on validation -> evaluate on the holdout through the Scorer -> report -> publish.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fraud_model import constants
+from fraud_model.artifact import Metadata, new_version_id
+from fraud_model.features import FULL, ORIGIN, FeatureSet
+from fraud_model.forest import sigmoid
+from fraud_model.metrics import pr_auc, roc_auc
+from fraud_model.schema import TIME
+from fraud_model.scorer import Scorer
+from fraud_model.store import Store, open_store
+from training_job import evaluate, report
+from training_job.config import TrainSettings
+from training_job.dataset import Dataset, generated_dataset, load_dataset
+from training_job.load import S3Reader
+from training_job.preprocess import keep_rows, measure_outliers
+from training_job.publish import build_version, candidate_version, git_commit, publish_version
+from training_job.results import Candidate, FeatureSetResult
+from training_job.split import HOLDOUT, TRAIN, VALIDATION, assign_splits, describe
+from training_job.threshold import ThresholdPolicy, choose_threshold, logit_offset, natural_rate_weights
+from training_job.train import BoostParams, Matrix, train, verify
+
+log = logging.getLogger(__name__)
+
+FEATURE_SETS_TRAINED: tuple[FeatureSet, ...] = (FULL, ORIGIN)
+
+
+@dataclass
+class Outcome:
+    """A finished training run."""
+
+    version: str
+    promoted: bool
+    store_uri: str
+    report_prefix: str
+    metadata: Metadata
+    results: list[FeatureSetResult]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Splits:
+    train: Dataset
+    validation: Dataset
+    holdout: Dataset
+    validation_weights: np.ndarray
+    names: list[str]
+
+
+def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | None = None) -> Outcome:
+    """Train, evaluate, report and publish one model version; raises FraudError subclasses on bad input."""
+    timings: dict[str, float] = {}
+    store = store or open_store(settings.model_store)
+    version = new_version_id()
+    report_prefix = f"{constants.REPORTS_PREFIX}/{version}"
+    with _timed(timings, "load"):
+        dataset, quarantine = _load(settings, s3)
+        if quarantine.bad:  # written even when the job then fails: the operator needs to see the rows
+            store.write(f"{report_prefix}/quarantine.csv.gz", quarantine.to_csv_gz())
+        quarantine.check(settings.max_bad_share, where=f"{store.uri}/{report_prefix}/quarantine.csv.gz")
+    context: dict[str, Any] = {
+        "version": version,
+        "data": dataset.sources,
+        "quarantine": quarantine.summary(),
+    }
+    splits = _split(dataset, settings, context)
+    del dataset  # the splits hold copies; this frees the full columns before training
+    positives = int(splits.train.labels.sum())
+    negatives = len(splits.train) - positives
+    spw = settings.scale_pos_weight(positives, negatives)
+    offset = logit_offset(settings.natural_fraud_rate, positives, negatives, spw)
+    params, policy = _boost_params(settings, spw), _threshold_policy(settings)
+    results = []
+    for feature_set in FEATURE_SETS_TRAINED:
+        with _timed(timings, f"train_{feature_set.name}"):
+            results.append(_feature_set(feature_set, splits, params, offset, policy, settings))
+    context["params"] = {
+        **settings.model_dump(exclude={"data", "model_store", "git_commit"}),
+        "scale_pos_weight": spw,
+        "logit_offset": offset,
+        "train_positives": positives,
+        "train_negatives": negatives,
+    }
+    metadata, files = build_version(
+        version,
+        results,
+        data=context["data"],
+        params=context["params"],
+        threshold_policy=_policy_record(policy),
+        git_commit=git_commit(settings.git_commit),
+        quarantine=context["quarantine"],
+        splits=context["splits"],
+        report=f"{report_prefix}/report.md",
+    )
+    with _timed(timings, "report"):
+        context["timings"] = timings
+        for name, data in report.build(metadata, results, context, plots=settings.plots).items():
+            store.write(f"{report_prefix}/{name}", data)
+    with _timed(timings, "publish"):
+        publish_version(store, metadata, files, promote=settings.promote)
+    return Outcome(version, settings.promote, store.uri, report_prefix, metadata, results, timings)
+
+
+def _boost_params(settings: TrainSettings, scale_pos_weight: float) -> BoostParams:
+    return BoostParams(
+        max_rounds=settings.max_rounds,
+        early_stopping_rounds=settings.early_stopping_rounds,
+        learning_rate=settings.learning_rate,
+        max_depth=settings.max_depth,
+        scale_pos_weight=scale_pos_weight,
+        threads=settings.threads,
+        seed=settings.seed,
+    )
+
+
+def _threshold_policy(settings: TrainSettings) -> ThresholdPolicy:
+    return ThresholdPolicy(
+        name=settings.threshold_policy,
+        target_precision=settings.target_precision,
+        fixed_threshold=settings.fixed_threshold,
+        natural_fraud_rate=settings.natural_fraud_rate,
+        recall_tolerance_se=settings.recall_tolerance_se,
+    )
+
+
+def _policy_record(policy: ThresholdPolicy) -> dict[str, Any]:
+    """The threshold policy as recorded in the metadata."""
+    return {
+        **asdict(policy),
+        "chosen_on": "validation",
+        "precision_weighting": "negatives of source s weigh max(1, P_s(1-pi)/(N_s pi))",
+    }
+
+
+def _load(settings: TrainSettings, s3: S3Reader | None) -> tuple[Dataset, Any]:
+    if settings.data:
+        return load_dataset(settings.data, progress=settings.progress, s3=s3)
+    log.info("no data given: generating %d rows (seed %d)", settings.generate_rows, settings.generate_seed)
+    return generated_dataset(
+        settings.generate_rows, fraud_rate=settings.generate_fraud_rate, seed=settings.generate_seed
+    )
+
+
+def _split(dataset: Dataset, settings: TrainSettings, context: dict[str, Any]) -> _Splits:
+    """Each source split by its own steps; the outlier measurement and split sizes go into `context`."""
+    names = [source["uri"] for source in dataset.sources]
+    steps, amount, labels = dataset.columns[TIME], dataset.columns["amount"], dataset.labels
+    split, cuts = assign_splits(steps, dataset.source, settings.train_share, settings.validation_share, names)
+    context["splits"] = describe(split, dataset.source, labels, steps, names, cuts)
+    context["outliers"] = {
+        "policy": settings.outlier_policy,
+        "measured": measure_outliers(amount, labels, dataset.source, names),
+    }
+    train_rows = split == TRAIN
+    keep = keep_rows(settings.outlier_policy, amount[train_rows])  # fences from training rows only
+    if not keep.all():
+        log.warning("outlier policy %s drops %d training rows", settings.outlier_policy, int((~keep).sum()))
+        train_rows[np.flatnonzero(train_rows)[~keep]] = False
+    validation = dataset.take(split == VALIDATION)
+    weights = natural_rate_weights(validation.labels, validation.source, settings.natural_fraud_rate)
+    return _Splits(dataset.take(train_rows), validation, dataset.take(split == HOLDOUT), weights, names)
+
+
+def _feature_set(
+    feature_set: FeatureSet,
+    splits: _Splits,
+    params: BoostParams,
+    offset: float,
+    policy: ThresholdPolicy,
+    settings: TrainSettings,
+) -> FeatureSetResult:
+    """Both libraries on one feature set; the champion is the better natural-rate PR AUC on validation."""
+    features = list(feature_set.features)
+    train_set = Matrix(feature_set.compute(splits.train.columns), splits.train.labels)
+    # Early stopping measures the training objective itself (positives weighted like in training);
+    # thresholds and the champion are judged at the natural rate (splits.validation_weights).
+    labels = splits.validation.labels
+    stopping_weights = np.where(labels == 1, params.scale_pos_weight, 1.0)
+    valid_set = Matrix(feature_set.compute(splits.validation.columns), labels, stopping_weights)
+    candidates: dict[str, Candidate] = {}
+    for library in settings.libraries:
+        trained = train(
+            library,
+            features,
+            train_set,
+            valid_set,
+            params,
+            label=feature_set.name,
+            progress=settings.progress,
+        )
+        candidates[library] = _judge(trained, valid_set, splits.validation_weights, offset, policy)
+    del train_set
+    champion = max(candidates, key=lambda library: candidates[library].validation["pr_auc"])
+    result = FeatureSetResult(feature_set, candidates, champion, offset, holdout_labels=splits.holdout.labels)
+    for candidate in candidates.values():
+        version = candidate_version(
+            feature_set, candidate.trained, threshold=candidate.threshold.threshold, logit_offset=offset
+        )
+        p = evaluate.probabilities(Scorer(version), feature_set.name, splits.holdout)
+        candidate.holdout_probabilities = p
+        candidate.holdout = evaluate.measure(
+            splits.holdout.labels,
+            p,
+            candidate.threshold.threshold,
+            source=splits.holdout.source,
+            names=splits.names,
+            natural_rate=policy.natural_fraud_rate,
+        )
+    result.verify_max_diff = _verify(result, splits.holdout, settings.verify_rows)
+    log.info(
+        "%s: champion %s (validation PR AUC %.4f), holdout PR AUC %.4f",
+        feature_set.name,
+        champion,
+        result.best.validation["pr_auc"],
+        result.best.holdout["pr_auc"],
+    )
+    return result
+
+
+def _judge(
+    trained: Any, valid_set: Matrix, weights: np.ndarray, offset: float, policy: ThresholdPolicy
+) -> Candidate:
+    """Threshold and validation figures from the native booster (the export agrees to 1e-5, see _verify)."""
+    p = sigmoid(trained.native_margin(valid_set.x) + offset)
+    y = valid_set.y
+    choice = choose_threshold(y, p, weights, policy)
+    validation = {
+        "pr_auc": pr_auc(y, p, weights),
+        "pr_auc_raw": pr_auc(y, p),
+        "roc_auc": roc_auc(y, p, weights),
+        "rows": int(y.size),
+        "frauds": int(y.sum()),
+    }
+    return Candidate(trained, choice, validation)
+
+
+def _verify(result: FeatureSetResult, holdout: Dataset, rows: int) -> float:
+    """The champion's forest export against its native booster on (a sample of) the holdout."""
+    sample = holdout.take(np.arange(0, len(holdout), max(1, -(-len(holdout) // rows))))
+    return verify(result.best.trained, result.feature_set.compute(sample.columns))
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - start, 3)
+        log.info("%s took %.1f s", name, timings[name])
