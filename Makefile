@@ -8,6 +8,7 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 DATA   ?=
 ROWS   ?= 200000
+DEMO_FRAUD_RATE ?= 0.01  # the demo data is fraud-enriched like PaySim's public samples; thresholds target 0.13%
 
 .PHONY: run test lint typecheck pytest synth bench clean
 
@@ -33,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 
 run: $(VENV)/.run-installed
 	@if [ -n "$(DATA)" ] || ! $(BIN)/fraud models current >/dev/null 2>&1; then \
-		$(BIN)/fraud train $(if $(DATA),$(foreach d,$(DATA),--data $(d)),--generate-rows $(ROWS)) || exit 1; \
+		$(BIN)/fraud train $(if $(DATA),$(foreach d,$(DATA),--data $(d)),--generate-rows $(ROWS) --generate-fraud-rate $(DEMO_FRAUD_RATE)) || exit 1; \
 	fi
 	@echo "Serving model $$($(BIN)/fraud models current) on http://$(HOST):$(PORT) — try:"
 	@echo "  curl -X POST $(HOST):$(PORT)/predict -H 'content-type: application/json' -d '{\"amount\": 112.00, \"oldbalanceOrg\": 100.00, \"newbalanceOrig\": 0.00}'"

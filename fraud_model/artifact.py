@@ -68,9 +68,9 @@ def sha256(data: bytes) -> str:
 
 
 def new_version_id(now: datetime | None = None) -> str:
-    """Sortable by time, unique across concurrent publishers: `20261129T102100Z-3f9a1c`."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
+    """Sortable by time (to the millisecond), unique across publishers: `20261129T102100123Z-3f9a1c`."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def _check_version(version: str) -> str:

@@ -1,6 +1,7 @@
 """Names shared by every deployable: environment variables, store layout and defaults.
 
-Every `FRAUD_*` environment variable that any part of the system reads is named here once.
+The variables that more than one part reads are named here. Each deployable's settings class
+(`lambda_handler.config.Settings`, `training_job.config.TrainSettings`) reads its options as `FRAUD_<FIELD>`.
 """
 
 from __future__ import annotations

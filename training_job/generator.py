@@ -61,7 +61,7 @@ def _legit(rng: np.random.Generator, n: int, steps: int) -> dict[str, np.ndarray
     covered = old_org >= amount
     new_org = np.where(cash_in, old_org + amount, np.where(covered, old_org - amount, 0.0))
     # Some customers legitimately empty their account (rent, savings moves): draining is not proof.
-    drain = ~cash_in & (rng.random(n) < 0.02) & (old_org > 0)
+    drain = ~cash_in & (rng.random(n) < 0.002) & (old_org > 0)
     amount = np.where(drain, old_org, amount)
     new_org = np.where(drain, 0.0, new_org)
     merchant = types == "PAYMENT"
