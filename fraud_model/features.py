@@ -21,7 +21,8 @@ _MAX_DRAIN_RATIO = 1e4  # bounds amount/balance when the balance is ~0: no infin
 
 def _cents(values: np.ndarray) -> np.ndarray:
     # Balances are money: round to cents so float noise never separates "consistent" from "off by 1e-9".
-    return np.round(values, 2)
+    # rint(x * 100) / 100 is what np.round(x, 2) computes, without its ~3 µs overhead per call on scalars.
+    return np.rint(values * 100.0) / 100.0
 
 
 def _orig_balance_error(c: Columns) -> np.ndarray:
