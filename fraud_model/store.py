@@ -100,8 +100,12 @@ class S3Store:
             body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
             return body
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in {"NoSuchKey", "404", "NotFound"}:
                 raise NotFoundError(f"{key} not found in {self.uri}") from exc
+            if code in {"AccessDenied", "403"}:
+                # S3 answers 403, not 404, for a missing key when the caller may not list that prefix.
+                raise StoreError(f"access denied reading {key} from {self.uri} (or it is missing)") from exc
             raise StoreError(f"cannot read {key} from {self.uri}: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"cannot read {key} from {self.uri}: {exc}") from exc
