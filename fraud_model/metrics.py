@@ -130,11 +130,19 @@ def confusion(labels: np.ndarray, decisions: np.ndarray, weights: np.ndarray | N
 
 
 def binary_report(
-    labels: np.ndarray, scores: np.ndarray, threshold: float, weights: np.ndarray | None = None
+    labels: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    weights: np.ndarray | None = None,
+    decisions: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Every headline figure at once: areas, the confusion at `threshold`, recall at 0.1 % and 1 % FPR."""
+    """Every headline figure at once: areas, the confusion at `threshold`, recall at 0.1 % and 1 % FPR.
+
+    With per-row `decisions` (rows routed to models with different thresholds) the confusion-based figures
+    come from those decisions instead of one threshold.
+    """
     y = np.asarray(labels).astype(bool)
-    at = confusion(y, np.asarray(scores) >= threshold, weights)
+    at = confusion(y, np.asarray(scores) >= threshold if decisions is None else decisions, weights)
     return {
         "rows": int(y.size),
         "frauds": int(y.sum()),

@@ -25,6 +25,13 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def s3_client() -> Any:
+    """A boto3 S3 client honouring `FRAUD_S3_ENDPOINT_URL` (boto3 imported lazily: local stores skip it)."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=os.environ.get(constants.S3_ENDPOINT_URL_ENV) or None)
+
+
 class LocalStore:
     """A directory; writes are atomic (temporary file, then rename) so readers never see half a file."""
 
@@ -83,11 +90,7 @@ class S3Store:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3  # lazy: a local store never pays for boto3
-
-            self._client = boto3.client(
-                "s3", endpoint_url=os.environ.get(constants.S3_ENDPOINT_URL_ENV) or None
-            )
+            self._client = s3_client()
         return self._client
 
     def _key(self, key: str) -> str:

@@ -15,7 +15,7 @@ from fraud_model import constants
 from fraud_model.artifact import load_version, read_pointer
 from fraud_model.errors import InputError
 from fraud_model.features import FEATURE_SETS, FULL
-from fraud_model.metrics import binary_report, confusion, json_safe
+from fraud_model.metrics import binary_report, json_safe
 from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS, TYPE
 from fraud_model.scorer import Scorer
 from fraud_model.store import open_store
@@ -56,26 +56,17 @@ def measure(
 ) -> dict[str, Any]:
     """Headline metrics as the data stands, at the natural fraud rate (negatives reweighted), per source."""
     weights = natural_rate_weights(labels, source, natural_rate)
-    report = _report(labels, scores, threshold, None, decisions)
-    natural = _report(labels, scores, threshold, weights, decisions)
+    report = binary_report(labels, scores, threshold, None, decisions)
+    natural = binary_report(labels, scores, threshold, weights, decisions)
     report["natural_rate"] = {key: natural[key] for key in _NATURAL_KEYS}
     report["sources"] = {}
     for index, name in enumerate(names):
         rows = source == index
         if rows.any():
-            entry = _report(
-                labels[rows], scores[rows], threshold, None, None if decisions is None else decisions[rows]
-            )
-            entry["natural_rate"] = {
-                key: _report(
-                    labels[rows],
-                    scores[rows],
-                    threshold,
-                    weights[rows],
-                    None if decisions is None else decisions[rows],
-                )[key]
-                for key in _NATURAL_KEYS
-            }
+            chosen = None if decisions is None else decisions[rows]
+            entry = binary_report(labels[rows], scores[rows], threshold, None, chosen)
+            natural = binary_report(labels[rows], scores[rows], threshold, weights[rows], chosen)
+            entry["natural_rate"] = {key: natural[key] for key in _NATURAL_KEYS}
             report["sources"][name] = entry
     return report
 
@@ -135,31 +126,6 @@ def evaluate_version(scorer: Scorer, dataset: Dataset, *, natural_rate: float) -
         "routed": counts,
         "feature_sets": breakdown,
     }
-
-
-def _report(
-    labels: np.ndarray,
-    scores: np.ndarray,
-    threshold: float,
-    weights: np.ndarray | None,
-    decisions: np.ndarray | None,
-) -> dict[str, Any]:
-    """binary_report; with per-row `decisions` (rows routed to models with different thresholds) the
-    confusion-based figures come from those decisions instead of one threshold."""
-    report = binary_report(labels, scores, threshold, weights)
-    if decisions is not None:
-        at = confusion(labels, decisions, weights)
-        report |= {
-            "precision": at.precision,
-            "recall": at.recall,
-            "specificity": at.specificity,
-            "f1": at.f1,
-            "tp": at.tp,
-            "fp": at.fp,
-            "tn": at.tn,
-            "fn": at.fn,
-        }
-    return report
 
 
 def evaluate_files(

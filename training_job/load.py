@@ -10,7 +10,6 @@ import csv
 import hashlib
 import io
 import logging
-import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +21,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from fraud_model import constants
 from fraud_model.errors import InputError
+from fraud_model.store import s3_client
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +63,7 @@ class S3Reader:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client(
-                "s3", endpoint_url=os.environ.get(constants.S3_ENDPOINT_URL_ENV) or None
-            )
+            self._client = s3_client()
         return self._client
 
     def list(self, uri: str) -> list[DataFile]:
