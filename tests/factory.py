@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from fraud_model import artifact
+from fraud_model.errors import StoreError
 from fraud_model.features import FEATURE_SETS
 from fraud_model.forest import Forest, from_lightgbm_dump, from_xgboost_json
 from fraud_model.schema import SCHEMA_VERSION, TYPE, TYPE_CODES
-from fraud_model.store import Store
+from fraud_model.store import LocalStore, Store
 from training_job.generator import generate
 
 
@@ -80,3 +82,17 @@ def publish_tiny_version(
         schema_version=SCHEMA_VERSION, version=version, created_at="2026-11-29T00:00:00+00:00", models=models
     )
     return artifact.publish(store, metadata, files, make_current=make_current)
+
+
+class FailingStore(LocalStore):
+    """A local store whose n-th write fails, as a full disk or S3 going away mid-publish would."""
+
+    def __init__(self, root: Path, fail_on: int) -> None:
+        super().__init__(root)
+        self.writes, self.fail_on = 0, fail_on
+
+    def write(self, key: str, data: bytes) -> None:
+        self.writes += 1
+        if self.writes == self.fail_on:
+            raise StoreError(f"simulated failure writing {key}")
+        super().write(key, data)

@@ -10,7 +10,7 @@ import pytest
 from fraud_model import artifact, constants
 from fraud_model.errors import ArtifactError, NotFoundError, StoreError
 from fraud_model.store import LocalStore
-from tests.factory import publish_tiny_version
+from tests.factory import FailingStore, publish_tiny_version
 
 
 @pytest.fixture(scope="module")
@@ -78,25 +78,11 @@ def test_load_version_refuses_another_schema_version(
         artifact.load_version(store, version)
 
 
-class _FailingStore(LocalStore):
-    """Fails the n-th write, as a full disk or a dropped connection would."""
-
-    def __init__(self, root: Path, fail_at: int) -> None:
-        super().__init__(root)
-        self.writes, self.fail_at = 0, fail_at
-
-    def write(self, key: str, data: bytes) -> None:
-        self.writes += 1
-        if self.writes == self.fail_at:
-            raise StoreError(f"simulated failure writing {key}")
-        super().write(key, data)
-
-
 @pytest.mark.parametrize("fail_at", [1, 3, 6])
 def test_publish_failing_midway_leaves_the_pointer(published: tuple[LocalStore, str], tmp_path: Path,
                                                     fail_at: int) -> None:  # fmt: skip
     good, version = _copy(published, tmp_path)
-    failing = _FailingStore(good.root, fail_at)
+    failing = FailingStore(good.root, fail_at)
     with pytest.raises(StoreError, match="simulated failure"):
         publish_tiny_version(failing, rounds=2, seed=1)
     assert artifact.read_pointer(good) == version

@@ -11,22 +11,9 @@ from fraud_model import artifact, constants
 from fraud_model.errors import ArtifactError, StoreError
 from fraud_model.forest import Forest
 from fraud_model.store import LocalStore
+from tests.factory import FailingStore
 from training_job import pipeline
 from training_job.publish import build_version, git_commit, publish_version
-
-
-class FailingStore(LocalStore):
-    """A local store whose Nth write fails, like S3 going away halfway through a publish."""
-
-    def __init__(self, root: Path, fail_on: int) -> None:
-        super().__init__(root)
-        self.writes, self.fail_on = 0, fail_on
-
-    def write(self, key: str, data: bytes) -> None:
-        self.writes += 1
-        if self.writes == self.fail_on:
-            raise StoreError(f"simulated failure writing {key}")
-        super().write(key, data)
 
 
 def _copy_store(trained: pipeline.Outcome, tmp_path: Path) -> Path:
