@@ -252,13 +252,6 @@ class Scorer:
         features = model.feature_set.compute(columns)
         return sigmoid(model.forest.margin(features) + model.spec.logit_offset)
 
-    def score_columns(
-        self, feature_set: str, columns: Mapping[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities, decisions) for columnar input."""
-        probabilities = self.probabilities(feature_set, columns)
-        return probabilities, probabilities >= self._models[feature_set].spec.threshold
-
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[Score]:
         """Scores in input order; each record goes to the richest model its fields allow (None = absent)."""
         groups: dict[str, list[int]] = {}
