@@ -45,6 +45,16 @@ def test_pipeline_publishes_to_s3_a_version_the_scorer_scores(on_s3: tuple[pipel
     assert all(0.0 <= s.fraud_probability <= 1.0 for s in scores)
 
 
+def test_pipeline_version_is_loaded_by_the_serving_model_cache(on_s3: tuple[pipeline.Outcome, Store]) -> None:
+    from lambda_handler.config import Settings
+    from lambda_handler.model_cache import ModelCache
+
+    outcome, _ = on_s3
+    scorer = ModelCache(Settings(model_store=STORE)).get()  # verifies every sha256, as the Lambda does
+    score = scorer.score_one({"amount": 112.0, "oldbalanceOrg": 100.0, "newbalanceOrig": 0.0})
+    assert scorer.version == outcome.version and score.feature_set == "origin"
+
+
 def test_pipeline_publishes_one_champion_per_feature_set(on_s3: tuple[pipeline.Outcome, Store]) -> None:
     models = on_s3[0].metadata.models
     assert list(models) == ["full", "origin"]
