@@ -59,7 +59,7 @@ def predict_batch(
     scorer: Scorer, transactions: Sequence[Mapping[str, Any]], *, record: RequestRecord
 ) -> BatchResponse:
     """Score validated transactions (Transaction.__dict__ or TransactionFields dicts) in order."""
-    fields = {name: tuple(t.get(name) for t in transactions) for name in _SCORED_FIELDS}
+    fields = {name: [t.get(name) for t in transactions] for name in _SCORED_FIELDS}
     with np.errstate(all="ignore"):
         scores = scorer.score_lists(fields)
     predictions: list[BatchPrediction] = [
