@@ -15,7 +15,7 @@ import numpy as np
 
 from fraud_model import constants
 from fraud_model.artifact import Metadata, new_version_id
-from fraud_model.features import FULL, ORIGIN, FeatureSet
+from fraud_model.features import FEATURE_SETS, FeatureSet
 from fraud_model.forest import sigmoid
 from fraud_model.metrics import pr_auc, roc_auc
 from fraud_model.schema import TIME
@@ -34,7 +34,7 @@ from training_job.train import BoostParams, Matrix, train, verify
 
 log = logging.getLogger(__name__)
 
-FEATURE_SETS_TRAINED: tuple[FeatureSet, ...] = (FULL, ORIGIN)
+FEATURE_SETS_TRAINED: tuple[FeatureSet, ...] = tuple(FEATURE_SETS.values())  # every set the contract declares
 
 
 @dataclass

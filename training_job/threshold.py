@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fraud_model.metrics import precision_recall_curve
+from fraud_model.metrics import confusion, precision_recall_curve
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,5 @@ def _midpoint(thresholds: np.ndarray, k: int) -> float:
 def _at(
     threshold: float, labels: np.ndarray, probabilities: np.ndarray, weights: np.ndarray
 ) -> ThresholdChoice:
-    flagged = probabilities >= threshold
-    y = labels.astype(bool)
-    tp = float(weights[flagged & y].sum())
-    fp = float(weights[flagged & ~y].sum())
-    positives = float(weights[y].sum())
-    precision = tp / (tp + fp) if tp + fp else math.nan
-    recall = tp / positives if positives else math.nan
-    return ThresholdChoice(float(threshold), precision, recall, True)
+    at = confusion(labels, probabilities >= threshold, weights)
+    return ThresholdChoice(float(threshold), at.precision, at.recall, True)
