@@ -82,8 +82,8 @@ def predict_command(args: argparse.Namespace) -> int:
     for record, score in zip(records, scorer.score_records(records), strict=True):
         answer: dict[str, Any] = {
             "is_fraud": score.is_fraud,
-            "confidence": round(score.confidence, 6),
-            "fraud_probability": round(score.fraud_probability, 6),
+            "confidence": score.confidence,  # unrounded, as the API answers
+            "fraud_probability": score.fraud_probability,
             "threshold": score.threshold,
             "model_version": scorer.version,
             "feature_set": score.feature_set,
