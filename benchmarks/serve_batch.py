@@ -3,7 +3,7 @@
 Both on the same 300-tree model, one thread. XGBoost gets the 1,000 rows' features ready-made as a
 float32 matrix (`Booster.inplace_predict`); ours is the whole request: an HTTP API event with a JSON
 body in, validation, routing per transaction, features, scoring, a JSON response out, logs and metrics.
-Goal: our rows per second ≥ XGBoost's.
+Goal: our rows per second ≥ XGBoost's, judged with our walker on one thread too (same resources).
 
     .venv/bin/python benchmarks/serve_batch.py
 """
@@ -64,11 +64,12 @@ def main() -> int:
         print(f"  {name:<50} p50 {seconds * 1e3:7.2f} ms  {ROWS / seconds:9,.0f} rows/s", file=out)
     baseline = ROWS / p50["xgboost inplace_predict (features ready)"]
     ours = ROWS / p50["handler /predict/batch (fast path)"]
-    ratio = ours / baseline
-    verdict = "MET" if ratio >= GOAL else "NOT MET"
+    ours_one = ROWS / p50["handler /predict/batch, walker on one thread"]
+    ratio, ratio_one = ours / baseline, ours_one / baseline
+    verdict = "MET" if min(ratio, ratio_one) >= GOAL else "NOT MET"
     summary = f"baseline {baseline:,.0f} rows/s, ours {ours:,.0f} rows/s: ratio {ratio:.2f}"
-    print(f"{summary} (goal ≥ {GOAL}) {verdict}", file=out)
-    return 0 if ratio >= GOAL else 1
+    print(f"{summary}, {ratio_one:.2f} on one thread (goal ≥ {GOAL}) {verdict}", file=out)
+    return 0 if min(ratio, ratio_one) >= GOAL else 1
 
 
 if __name__ == "__main__":

@@ -8,18 +8,16 @@ from __future__ import annotations
 import binascii
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from fraud_model.transaction import Transaction
-from lambda_handler import events, observability, service
+from lambda_handler import events, observability, service, wire
 from lambda_handler.config import get_settings
 from lambda_handler.errors import ModelUnavailableError
 from lambda_handler.model_cache import get_model_cache
 from lambda_handler.request_context import REQUEST_ID_HEADER, RequestRecord, resolve_request_id
-from lambda_handler.schemas import BatchRequestFields, BatchResponse, PredictResponse
 
 _PREDICT, _BATCH = "/predict", "/predict/batch"
-_BATCH_VALIDATOR: TypeAdapter[BatchRequestFields] = TypeAdapter(BatchRequestFields)
 
 
 def serve(event: Any) -> dict[str, Any] | None:
@@ -48,7 +46,7 @@ def serve(event: Any) -> dict[str, Any] | None:
         return None
     try:
         content = _answer(path, body, settings.max_batch_size, record)
-    except (ValidationError, ModelUnavailableError):
+    except (ValidationError, wire.DecodeError, ModelUnavailableError):
         return None  # the app answers these, in the one error shape
     except Exception:  # anything unexpected: the app answers it again, logs it, and renders a JSON 500
         return None
@@ -64,14 +62,12 @@ def serve(event: Any) -> dict[str, Any] | None:
 
 
 def _answer(path: str, body: bytes, max_batch_size: int, record: RequestRecord) -> bytes | None:
-    response: PredictResponse | BatchResponse
-    if path == _PREDICT:
-        transaction = Transaction.model_validate_json(body)
-        response = service.predict(get_model_cache().get(), transaction, explain=False, record=record)
-    else:
-        transactions = _BATCH_VALIDATOR.validate_json(body)["transactions"]
+    if path == _BATCH:
+        transactions = wire.decode_batch(body)
         if len(transactions) > max_batch_size:
             return None
-        response = service.predict_batch(get_model_cache().get(), transactions, record=record)
+        return service.predict_batch(get_model_cache().get(), transactions, record=record)
+    transaction = Transaction.model_validate_json(body)
+    response = service.predict(get_model_cache().get(), transaction, explain=False, record=record)
     # FastAPI serialises a response_model with the model's own serializer (by alias): the same bytes.
     return response.__pydantic_serializer__.to_json(response, by_alias=True)

@@ -6,7 +6,7 @@ responses are separate models, and every error has the one shape of `ErrorRespon
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
@@ -20,30 +20,6 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     transactions: list[Transaction] = Field(min_length=1)
-
-
-def _as_typed_dict(model: type[BaseModel], name: str) -> Any:
-    """A TypedDict with `model`'s fields, types and constraints: it accepts exactly what the model accepts
-    but builds plain dicts, ~2x cheaper for a thousand transactions (tests check both agree)."""
-    fields: dict[str, Any] = {}
-    for field_name, info in model.model_fields.items():
-        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-        fields[field_name] = annotation if info.is_required() else NotRequired[annotation]
-    typed_dict = cast(Any, TypedDict)(name, fields)
-    config = model.model_config
-    typed_dict.__pydantic_config__ = ConfigDict(strict=config.get("strict", False), extra=config.get("extra"))
-    return typed_dict
-
-
-TransactionFields = _as_typed_dict(Transaction, "TransactionFields")
-
-
-class BatchRequestFields(TypedDict):
-    """BatchRequest as a TypedDict of TransactionFields (the batch fast path's validator)."""
-
-    __pydantic_config__ = ConfigDict(strict=True, extra="forbid")  # type: ignore[misc]
-
-    transactions: Annotated[list[TransactionFields], Field(min_length=1)]  # type: ignore[valid-type]
 
 
 class Reason(BaseModel):

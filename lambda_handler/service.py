@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -10,12 +11,11 @@ import numpy as np
 from fraud_model.features import FEATURE_SETS
 from fraud_model.scorer import Scorer
 from fraud_model.transaction import Transaction
+from lambda_handler import wire
 from lambda_handler.errors import BatchTooLargeError
 from lambda_handler.request_context import RequestRecord
 from lambda_handler.schemas import (
-    BatchPrediction,
     BatchRequest,
-    BatchResponse,
     FeatureSetInfo,
     ModelResponse,
     PredictResponse,
@@ -55,23 +55,13 @@ def check_batch_size(request: BatchRequest, max_batch_size: int) -> None:
         raise BatchTooLargeError(len(request.transactions), max_batch_size)
 
 
-def predict_batch(
-    scorer: Scorer, transactions: Sequence[Mapping[str, Any]], *, record: RequestRecord
-) -> BatchResponse:
-    """Score validated transactions (Transaction.__dict__ or TransactionFields dicts) in order."""
-    fields = {name: [t.get(name) for t in transactions] for name in _SCORED_FIELDS}
+def predict_batch(scorer: Scorer, transactions: Sequence[Any], *, record: RequestRecord) -> bytes:
+    """The response body for validated transactions (Transaction or wire.TransactionWire), in order."""
+    fields = {name: list(map(attrgetter(name), transactions)) for name in _SCORED_FIELDS}
     with np.errstate(all="ignore"):
         scores = scorer.score_lists(fields)
-    predictions: list[BatchPrediction] = [
-        {"is_fraud": f, "confidence": c, "fraud_probability": p, "threshold": t, "feature_set": s}
-        for f, c, p, t, s in zip(
-            scores.is_fraud.tolist(), scores.confidence.tolist(), scores.fraud_probability.tolist(),
-            scores.threshold.tolist(), scores.feature_set, strict=True,
-        )
-    ]  # fmt: skip
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
-    # Built from the scorer's own numbers: validating a thousand dicts again would only cost time.
-    return BatchResponse.model_construct(model_version=scorer.version, predictions=predictions)
+    return wire.encode_batch(scorer.version, scores)
 
 
 def model_info(scorer: Scorer) -> ModelResponse:
