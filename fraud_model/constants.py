@@ -17,6 +17,7 @@ POINTER_TTL_ENV = "FRAUD_POINTER_TTL_SECONDS"  # serving: how often the current-
 MAX_BATCH_SIZE_ENV = "FRAUD_MAX_BATCH_SIZE"  # serving: most transactions in one /predict/batch
 MAX_BODY_BYTES_ENV = "FRAUD_MAX_BODY_BYTES"  # serving: largest accepted request body
 LOAD_RETRY_ENV = "FRAUD_LOAD_RETRY_SECONDS"  # serving: with no model, how often a failed load is retried
+API_KEY_HEADER_ENV = "FRAUD_API_KEY_HEADER"  # serving: the API-key header, declared in /openapi.json
 S3_ENDPOINT_URL_ENV = "FRAUD_S3_ENDPOINT_URL"  # every deployable: custom S3 endpoint (moto server, MinIO)
 DATA_ENV = "FRAUD_DATA"  # training: input URIs, separated by commas or whitespace
 

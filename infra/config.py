@@ -41,6 +41,7 @@ class InfraConfig:
     max_body_bytes: int = constants.DEFAULT_MAX_BODY_BYTES
     # API Gateway.
     api_auth: ApiAuth = "apiKey"
+    public_docs: bool = True  # GET /docs and /openapi.json without a key (a browser sends none)
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     latency_p99_alarm_ms: int = 2500

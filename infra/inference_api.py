@@ -1,7 +1,8 @@
 """The inference API: the FastAPI container as a Lambda function behind an authenticated REST API.
 
-Every route needs an API key (`x-api-key`, default) or SigV4 IAM auth; throttling, body validation, access
-logs and two alarms (5xx count, p99 latency) sit in front of the function, which reads only `models/`.
+Every route needs an API key (`x-api-key`, default) or SigV4 IAM auth, except the API's docs page and schema
+(unless `publicDocs` is off); throttling, body validation, access logs, gateway errors in the API's error
+shape and two alarms (5xx count, p99 latency) sit in front of the function, which reads only `models/`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from constructs import Construct
 from fraud_model import constants
 from infra import assets, nag
 from infra.config import ApiAuth, LambdaArchitecture
+from infra.gateway_errors import add_gateway_errors
 from infra.model_bucket import MODELS_PREFIX, ModelBucket
 
 STAGE_NAME = "prod"
@@ -33,6 +35,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
 )
+DOCS_ROUTES = frozenset({("GET", "/docs"), ("GET", "/openapi.json")})  # public with `publicDocs`
+API_KEY_HEADER = "x-api-key"  # API Gateway's, fixed
 POWERTOOLS_ENV = {
     "POWERTOOLS_SERVICE_NAME": "fraud-api",
     "POWERTOOLS_METRICS_NAMESPACE": "FraudDetection",
@@ -47,6 +51,7 @@ def serving_environment(
     pointer_ttl_seconds: float,
     max_batch_size: int,
     max_body_bytes: int,
+    auth: ApiAuth,
 ) -> dict[str, str]:
     """The function's environment: the `FRAUD_*` variables that `lambda_handler.config.Settings` reads."""
     env = {
@@ -58,6 +63,8 @@ def serving_environment(
     }
     if model_version:
         env[constants.MODEL_VERSION_ENV] = model_version
+    if auth == "apiKey":  # /openapi.json declares the key, so /docs can send it
+        env[constants.API_KEY_HEADER_ENV] = API_KEY_HEADER
     return env
 
 
@@ -76,6 +83,7 @@ class InferenceApi(Construct):
         timeout_seconds: int,
         reserved_concurrency: int | None,
         auth: ApiAuth,
+        public_docs: bool,
         rate_limit: int,
         burst_limit: int,
         latency_p99_alarm_ms: int,
@@ -87,7 +95,7 @@ class InferenceApi(Construct):
         self.function = self._function(
             store, environment, architecture, memory_mb, timeout_seconds, reserved_concurrency, log_retention
         )
-        self.api = self._api(auth, rate_limit, burst_limit, log_retention)
+        self.api = self._api(auth, public_docs, rate_limit, burst_limit, log_retention)
         self.url = self.api.url  # ends with `/prod/`
         self.api_key = self._api_key(rate_limit, burst_limit) if auth == "apiKey" else None
         self.alarms = self._alarms(latency_p99_alarm_ms, server_error_alarm_count, alarm_topic_arn)
@@ -136,7 +144,12 @@ class InferenceApi(Construct):
         return function
 
     def _api(
-        self, auth: ApiAuth, rate_limit: int, burst_limit: int, retention: logs.RetentionDays
+        self,
+        auth: ApiAuth,
+        public_docs: bool,
+        rate_limit: int,
+        burst_limit: int,
+        retention: logs.RetentionDays,
     ) -> apigw.RestApi:
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY
@@ -175,15 +188,23 @@ class InferenceApi(Construct):
             schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
         )
         integration = apigw.LambdaIntegration(self.function, allow_test_invoke=False)
+        public: list[apigw.Method] = []
         for method, path in ROUTES:
-            api.root.resource_for_path(path).add_method(
+            is_public = public_docs and (method, path) in DOCS_ROUTES
+            added = api.root.resource_for_path(path).add_method(
                 method,
                 integration,
                 request_validator=validator,
                 # A POST needs a JSON object body; the function validates its fields.
                 request_models={"application/json": json_object} if method == "POST" else None,
+                # A browser sends no key: the docs page and the schema (no data, no model) stay open.
+                api_key_required=False if is_public else None,
+                authorization_type=apigw.AuthorizationType.NONE if is_public else None,
             )
-        self._acknowledge_api(api, auth)
+            if is_public:
+                public.append(added)
+        add_gateway_errors(api, auth)
+        self._acknowledge_api(api, auth, public)
         return api
 
     def _api_key(self, rate_limit: int, burst_limit: int) -> apigw.ApiKey:
@@ -228,7 +249,7 @@ class InferenceApi(Construct):
                 alarm.add_alarm_action(cw_actions.SnsAction(topic))
         return alarms
 
-    def _acknowledge_api(self, api: apigw.RestApi, auth: ApiAuth) -> None:
+    def _acknowledge_api(self, api: apigw.RestApi, auth: ApiAuth, public: list[apigw.Method]) -> None:
         findings = {
             "AwsSolutions-APIG3": (
                 "No WAF web ACL (~$6/month before requests): clients are authenticated and throttled per "
@@ -249,6 +270,12 @@ class InferenceApi(Construct):
                 "for SigV4 IAM authorization."
             )
         nag.acknowledge(api, findings)
+        docs = (
+            "The docs page and OpenAPI schema only (no data, no model), open so that a browser can load "
+            "them; context publicDocs=false signs them too."
+        )
+        for method in public if auth == "iam" else ():
+            nag.acknowledge(method, {"AwsSolutions-APIG4": docs})
 
 
 def _access_log_format() -> apigw.AccessLogFormat:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from lambda_handler import exception_handlers
+from lambda_handler.config import get_settings
 from lambda_handler.middleware import RequestContextMiddleware
 from lambda_handler.routes import health, model, predict
 
 API_VERSION = "1.0.0"
+_API_KEY_SCHEME = "apiKey"
 _DESCRIPTION = (
     "Scores PaySim payment transactions for fraud. `POST /predict` takes one transaction "
     "(amount, oldbalanceOrg and newbalanceOrig are required); every error has the shape "
@@ -22,4 +26,24 @@ def create_app() -> FastAPI:
     exception_handlers.install(app)
     for router in (predict.router, health.router, model.router):
         app.include_router(router)
+    header = get_settings().api_key_header
+    if header:
+        _declare_api_key(app, header)
     return app
+
+
+def _declare_api_key(app: FastAPI, header: str) -> None:
+    """Declare the gateway's API key in /openapi.json: /docs then offers "Authorize" and sends the key."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                _API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": header}
+            }
+            schema["security"] = [{_API_KEY_SCHEME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

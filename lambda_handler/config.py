@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     # With no model serving, the most often a failed load is retried (a good model is kept past failures).
     load_retry_seconds: float = Field(default=constants.DEFAULT_LOAD_RETRY_SECONDS, ge=0)
+    # The header API Gateway checks for an API key (`x-api-key`), when it does: /openapi.json declares it, so
+    # /docs offers "Authorize" and sends it. The function itself never checks it: API Gateway does.
+    api_key_header: str | None = Field(default=None, min_length=1)
 
 
 @lru_cache(maxsize=1)

@@ -12,10 +12,18 @@ from aws_cdk.assertions import Match, Template
 
 from fraud_model import constants
 from infra.config import ApiAuth
-from infra.inference_api import POWERTOOLS_ENV, ROUTES, STAGE_NAME, InferenceApi, serving_environment
+from infra.inference_api import (
+    DOCS_ROUTES,
+    POWERTOOLS_ENV,
+    ROUTES,
+    STAGE_NAME,
+    InferenceApi,
+    serving_environment,
+)
 from infra.model_bucket import MODELS_PREFIX, ModelBucket
 from lambda_handler.app import create_app
 from lambda_handler.config import Settings
+from lambda_handler.schemas import ErrorResponse
 from tests.infra.cfn import as_list, object_arn, only, policy_statements, render
 
 TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:fraud-alarms"
@@ -42,12 +50,14 @@ def _api_stack(app: App, name: str, auth: ApiAuth) -> tuple[Stack, ModelBucket, 
             pointer_ttl_seconds=15.0,
             max_batch_size=500,
             max_body_bytes=262_144,
+            auth=auth,
         ),
         architecture="arm64",
         memory_mb=2048,
         timeout_seconds=12,
         reserved_concurrency=3 if auth == "apiKey" else None,
         auth=auth,
+        public_docs=auth == "apiKey",
         rate_limit=20,
         burst_limit=40,
         latency_p99_alarm_ms=1500,
@@ -80,6 +90,19 @@ def _environment(template: Template) -> dict[str, Any]:
 
 def _methods(template: Template) -> list[dict[str, Any]]:
     return [m["Properties"] for m in template.find_resources("AWS::ApiGateway::Method").values()]
+
+
+def _routes(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
+    """(HTTP method, path) -> the method's properties."""
+    resources = template.find_resources("AWS::ApiGateway::Resource")
+    paths = {logical_id: r["Properties"]["PathPart"] for logical_id, r in resources.items()}
+    parents = {logical_id: r["Properties"]["ParentId"] for logical_id, r in resources.items()}
+
+    def path(logical_id: str) -> str:
+        parent = parents[logical_id].get("Ref")
+        return (path(parent) if parent in paths else "") + "/" + paths[logical_id]
+
+    return {(m["HttpMethod"], path(m["ResourceId"]["Ref"])): m for m in _methods(template)}
 
 
 def test_inference_api_environment_is_read_by_the_serving_settings(synth: Synth) -> None:
@@ -125,20 +148,66 @@ def test_inference_api_function_reads_only_models(synth: Synth) -> None:
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models", "models/", "models/*"]}}
 
 
-def test_inference_api_requires_an_api_key_on_every_method(synth: Synth) -> None:
-    methods = _methods(synth.key)
+def test_inference_api_requires_an_api_key_on_every_method_but_the_docs(synth: Synth) -> None:
+    required = {route: m["ApiKeyRequired"] for route, m in _routes(synth.key).items()}
 
-    assert len(methods) == len(ROUTES)
-    assert all(m["ApiKeyRequired"] is True for m in methods)
+    assert required.keys() == set(ROUTES)
+    assert {route for route, needs_key in required.items() if not needs_key} == DOCS_ROUTES
     synth.key.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
 
 
-def test_inference_api_iam_auth_signs_every_method(synth: Synth) -> None:
+def test_inference_api_iam_auth_signs_every_method_without_public_docs(synth: Synth) -> None:
     methods = _methods(synth.iam)
 
     assert len(methods) == len(ROUTES)
     assert all(m["AuthorizationType"] == "AWS_IAM" for m in methods)
     synth.iam.resource_count_is("AWS::ApiGateway::ApiKey", 0)
+
+
+def test_inference_api_tells_the_app_the_api_key_header(synth: Synth) -> None:
+    assert _environment(synth.key)[constants.API_KEY_HEADER_ENV] == "x-api-key"
+    assert constants.API_KEY_HEADER_ENV not in _environment(synth.iam)
+
+
+def _gateway_errors(template: Template) -> dict[str, tuple[str | None, ErrorResponse]]:
+    """Each gateway response type -> (status, its body as API Gateway would fill it in)."""
+    rendered = {}
+    for response in template.find_resources("AWS::ApiGateway::GatewayResponse").values():
+        properties = response["Properties"]
+        assert properties["ResponseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/json'"
+        }
+        body = properties["ResponseTemplates"]["application/json"]
+        body = body.replace("$context.error.messageString", '"Forbidden \\"quoted\\""')
+        body = body.replace("$context.requestId", "c0ffee-1")
+        rendered[properties["ResponseType"]] = (
+            properties.get("StatusCode"),
+            ErrorResponse.model_validate_json(body),
+        )
+    return rendered
+
+
+def test_inference_api_gateway_errors_have_the_api_error_shape(synth: Synth) -> None:
+    for template in (synth.key, synth.iam):
+        errors = _gateway_errors(template)
+
+        assert {"DEFAULT_4XX", "DEFAULT_5XX", "INVALID_API_KEY", "THROTTLED"} <= errors.keys()
+        assert all(error.error.request_id == "c0ffee-1" for _, error in errors.values())
+        assert errors["THROTTLED"][0] == "429"
+        assert errors["DEFAULT_4XX"][1].error.message == 'Forbidden "quoted"'
+
+
+def test_inference_api_unknown_route_is_a_404_with_api_keys(synth: Synth) -> None:
+    status, error = _gateway_errors(synth.key)["MISSING_AUTHENTICATION_TOKEN"]
+    assert (status, error.error.code) == ("404", "not_found")
+    status, error = _gateway_errors(synth.iam)["MISSING_AUTHENTICATION_TOKEN"]  # or an unsigned request
+    assert (status, error.error.code) == ("403", "forbidden")
+
+
+def test_inference_api_gateway_body_validation_is_a_422_on_the_body(synth: Synth) -> None:
+    status, error = _gateway_errors(synth.key)["BAD_REQUEST_BODY"]
+    assert (status, error.error.code) == ("422", "validation_error")
+    assert [detail.field for detail in error.error.details] == ["body"]
 
 
 def test_inference_api_api_key_value_is_generated_by_api_gateway(synth: Synth) -> None:
@@ -149,16 +218,7 @@ def test_inference_api_api_key_value_is_generated_by_api_gateway(synth: Synth) -
 
 
 def test_inference_api_serves_the_fastapi_routes(synth: Synth) -> None:
-    resources = synth.key.find_resources("AWS::ApiGateway::Resource")
-    paths = {logical_id: r["Properties"]["PathPart"] for logical_id, r in resources.items()}
-    parents = {logical_id: r["Properties"]["ParentId"] for logical_id, r in resources.items()}
-
-    def path(logical_id: str) -> str:
-        parent = parents[logical_id].get("Ref")
-        return (path(parent) if parent in paths else "") + "/" + paths[logical_id]
-
-    served = {(m["HttpMethod"], path(m["ResourceId"]["Ref"])) for m in _methods(synth.key)}
-    assert served == set(ROUTES)
+    assert _routes(synth.key).keys() == set(ROUTES)
 
 
 def test_inference_api_routes_are_the_fastapi_app_routes() -> None:

@@ -121,6 +121,23 @@ def test_handler_openapi_under_a_stage_names_the_stage_as_server(store: LocalSto
     assert {"/predict", "/predict/batch", "/health", "/ready", "/model"} <= document["paths"].keys()
 
 
+def test_handler_openapi_declares_the_gateways_api_key(
+    store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAUD_API_KEY_HEADER", "x-api-key")  # what the CDK stack sets with apiAuth=apiKey
+    document = body_of(handler(http_api("GET", "/openapi.json", body=None), context))
+    assert document["components"]["securitySchemes"] == {
+        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    }
+    assert document["security"] == [{"apiKey": []}]
+
+
+def test_handler_openapi_declares_no_key_by_default(store: LocalStore, context: Context) -> None:
+    document = body_of(handler(http_api("GET", "/openapi.json", body=None), context))
+    assert "securitySchemes" not in document.get("components", {})
+    assert "security" not in document
+
+
 def test_handler_batch_answers_in_order(store: LocalStore, context: Context) -> None:
     transactions = [SEED, FULL, {**SEED, "amount": 5000.0, "oldbalanceOrg": 5000.0}]
     batch = body_of(handler(http_api(path="/predict/batch", body={"transactions": transactions}), context))
