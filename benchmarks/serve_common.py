@@ -50,9 +50,10 @@ def model_store(*, rebuild: bool = False) -> LocalStore:
     store = LocalStore(STORE_DIR)
     if not rebuild:
         try:
-            artifact.read_pointer(store)
-            return store
-        except Exception:  # noqa: BLE001 - anything amiss: rebuild
+            loaded = artifact.load_version(store, artifact.read_pointer(store))
+            if all(list(FEATURE_SETS[n].features) == m.features for n, m in loaded.metadata.models.items()):
+                return store
+        except Exception:  # noqa: BLE001 - anything amiss (or features changed since): rebuild
             pass
     import xgboost
 

@@ -37,10 +37,6 @@ def _orig_drain_ratio(c: Columns) -> np.ndarray:
     return np.minimum(c["amount"] / np.maximum(c["oldbalanceOrg"], 1.0), _MAX_DRAIN_RATIO)
 
 
-def _orig_emptied(c: Columns) -> np.ndarray:
-    return ((c["newbalanceOrig"] == 0) & (c["oldbalanceOrg"] > 0)).astype(np.float64)
-
-
 def _column(name: str) -> Callable[[Columns], np.ndarray]:
     return lambda c: c[name]
 
@@ -60,7 +56,6 @@ FEATURE_FUNCTIONS: dict[str, Callable[[Columns], np.ndarray]] = {
     "orig_balance_error": _orig_balance_error,
     "dest_balance_error": _dest_balance_error,
     "orig_drain_ratio": _orig_drain_ratio,
-    "orig_emptied": _orig_emptied,
     **{f"type_{name}": _is_type(name) for name in TRANSACTION_TYPES},
 }
 
@@ -97,7 +92,6 @@ FULL = FeatureSet(
         "orig_balance_error",
         "dest_balance_error",
         "orig_drain_ratio",
-        "orig_emptied",
         *(f"type_{name}" for name in TRANSACTION_TYPES),
     ),  # fmt: skip
     description="type and origin and destination balances",
@@ -111,7 +105,6 @@ ORIGIN = FeatureSet(
         "newbalanceOrig",
         "orig_balance_error",
         "orig_drain_ratio",
-        "orig_emptied",
     ),
     description="amount and origin balances only (the seed API's three fields)",
 )

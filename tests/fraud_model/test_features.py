@@ -36,10 +36,13 @@ def test_compute_consistent_balances_give_exactly_zero_error() -> None:
     assert row[0, ORIGIN.features.index("orig_balance_error")] == 0.0
 
 
-def test_compute_drained_account_is_flagged() -> None:
-    row = ORIGIN.compute(_one(amount=500.0, oldbalanceOrg=500.0, newbalanceOrig=0.0))
-    assert row[0, ORIGIN.features.index("orig_emptied")] == 1.0
-    assert row[0, ORIGIN.features.index("orig_drain_ratio")] == 1.0
+def test_compute_exact_drain_differs_from_an_overdraw_that_also_zeroes_the_balance() -> None:
+    # Fraud moves exactly the balance; PaySim zeroes the balance of legitimate over-balance payments too.
+    rows = ORIGIN.compute(_one(amount=500.0, oldbalanceOrg=500.0, newbalanceOrig=0.0))
+    overdraw = ORIGIN.compute(_one(amount=600.0, oldbalanceOrg=500.0, newbalanceOrig=0.0))
+    ratio, error = ORIGIN.features.index("orig_drain_ratio"), ORIGIN.features.index("orig_balance_error")
+    assert (rows[0, ratio], rows[0, error]) == (1.0, 0.0)
+    assert (overdraw[0, ratio], overdraw[0, error]) == (pytest.approx(1.2), -100.0)
 
 
 def test_compute_type_is_one_hot() -> None:
