@@ -12,7 +12,6 @@ from infra.config import InfraConfig
 from infra.inference_api import InferenceApi, serving_environment
 from infra.model_bucket import ModelBucket
 from infra.training_compute import TrainingCompute
-from training_job import remote
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -90,7 +89,9 @@ class FraudDetectionStack(Stack):
         CfnOutput(
             self, "TrainingInstanceId", value=self.training.instance_id, description="fraud train --remote"
         )
-        CfnOutput(self, "TrainingLogGroup", value=remote.LOG_GROUP, description="Training job logs")
+        CfnOutput(
+            self, "TrainingLogGroup", value=self.training.log_group_name, description="Training job logs"
+        )
         body = '-H "content-type: application/json" -d @transaction.json'
         key = self.inference.api_key
         if key is None:

@@ -75,12 +75,19 @@ WantedBy=multi-user.target
 
 
 def boot_commands(
-    *, image_uri: str, region: str, store_uri: str, data_uri: str, timeout_minutes: int, instance_type: str
+    *,
+    image_uri: str,
+    region: str,
+    store_uri: str,
+    data_uri: str,
+    timeout_minutes: int,
+    instance_type: str,
+    log_group: str,
 ) -> list[str]:
     """Bash commands for cloud-init (first boot only); the arguments may be CDK tokens."""
     unit_env = {
         "FRAUD_IMAGE": image_uri,
-        "FRAUD_LOG_GROUP": remote.LOG_GROUP,
+        "FRAUD_LOG_GROUP": log_group,
         "AWS_REGION": region,
         # Read by nothing: recording it here makes a new instance type replace the instance (a fresh,
         # provisioning-only first boot) instead of CloudFormation's stop-modify-start, which would run a job.

@@ -6,7 +6,7 @@ through the internet gateway with a public IP (no inbound rule), and S3 through 
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy, Tags
+from aws_cdk import Aws, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -55,10 +55,12 @@ class TrainingCompute(Construct):
             exclude=assets.excludes_without("lambda_handler"),
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
         )
+        # Named per stack (several may share a region); the instance's tag tells `fraud train --remote`.
+        self.log_group_name = remote.log_group_name(Stack.of(self).stack_name)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=remote.LOG_GROUP,  # fixed: `fraud train --remote` reads it
+            log_group_name=self.log_group_name,
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -150,6 +152,7 @@ class TrainingCompute(Construct):
                 data_uri=store.data_uri,
                 timeout_minutes=timeout_minutes,
                 instance_type=self.instance_type.to_string(),
+                log_group=self.log_group_name,
             )
         )
         cpu = ec2.AmazonLinuxCpuType.ARM_64 if arm else ec2.AmazonLinuxCpuType.X86_64
@@ -181,6 +184,7 @@ class TrainingCompute(Construct):
             propagate_tags_to_volume_on_creation=True,
         )
         Tags.of(instance).add(remote.ROLE_TAG_KEY, remote.ROLE_TAG_VALUE)
+        Tags.of(instance).add(remote.LOG_GROUP_TAG_KEY, self.log_group_name)
         nag.acknowledge(
             instance,
             {

@@ -18,7 +18,15 @@ if TYPE_CHECKING:
 
 ROLE_TAG_KEY = "fraud-detection:role"
 ROLE_TAG_VALUE = "training"
-LOG_GROUP = "/fraud-detection/training"
+LOG_GROUP_TAG_KEY = "fraud-detection:log-group"  # the instance names the log group its runs write to
+STACK_TAG_KEY = "aws:cloudformation:stack-name"  # set by CloudFormation
+
+
+def log_group_name(stack_name: str) -> str:
+    """The training log group of one stack: one each, so that several stacks can share a region."""
+    return f"/fraud-detection/{stack_name}/training"
+
+
 # The instance's run script writes `<RESULT_PREFIX><exit code>` to the run's log stream after the container
 # ends; the streams are named `<instance id>/<UTC start time>`.
 RESULT_PREFIX = "fraud-training-run: exit-code="
@@ -77,14 +85,20 @@ def run_remote_training(
             f"training instance {instance_id} is {state}: a job is running, or the instance is still "
             "provisioning after a deploy or stopping after a run; retry once it is stopped"
         )
-    cursor = _LogCursor(logs_client or _client("logs", region), instance_id) if follow else None
+    log_group = _tag(instance, LOG_GROUP_TAG_KEY)
+    if log_group is None:
+        raise InstanceNotFoundError(
+            f"instance {instance_id} has no {LOG_GROUP_TAG_KEY} tag: is it a training instance of this stack?"
+        )
+    logs = logs_client or _client("logs", region)
+    cursor = _LogCursor(logs, log_group, instance_id) if follow else None
     _aws("start_instances", lambda: ec2.start_instances(InstanceIds=[instance_id]))
-    out(f"Started training instance {instance_id} (logs: CloudWatch Logs group {LOG_GROUP}).")
+    out(f"Started training instance {instance_id} (logs: CloudWatch Logs group {log_group}).")
     if cursor is None:
         return 0
     exit_code = _follow(ec2, cursor, poll_seconds, out, sleep)
     if exit_code is None:
-        out(f"Instance {instance_id} stopped without reporting a result; see log group {LOG_GROUP}.")
+        out(f"Instance {instance_id} stopped without reporting a result; see log group {log_group}.")
         return 1
     out(f"Training job finished with exit code {exit_code}; instance {instance_id} is stopped.")
     return 0 if exit_code == 0 else 1
@@ -117,10 +131,11 @@ def _follow(
 class _LogCursor:
     """The run's log lines not yet printed: streams of earlier runs are skipped, each event comes once."""
 
-    def __init__(self, logs: CloudWatchLogsClient, instance_id: str) -> None:
+    def __init__(self, logs: CloudWatchLogsClient, log_group: str, instance_id: str) -> None:
         self.logs = logs
+        self.log_group = log_group
         self.instance_id = instance_id
-        self.old_streams = _stream_names(logs, instance_id)
+        self.old_streams = _stream_names(logs, log_group, instance_id)
         self.since_ms = int(time.time() * 1000) - _CLOCK_SKEW_MS
         self.seen: set[str] = set()
 
@@ -131,7 +146,7 @@ class _LogCursor:
             "filter_log_events",
             lambda: list(
                 self.logs.get_paginator("filter_log_events").paginate(
-                    logGroupName=LOG_GROUP, logStreamNamePrefix=self.instance_id, startTime=start
+                    logGroupName=self.log_group, logStreamNamePrefix=self.instance_id, startTime=start
                 )
             ),
         )
@@ -147,13 +162,13 @@ class _LogCursor:
         return messages
 
 
-def _stream_names(logs: CloudWatchLogsClient, instance_id: str) -> set[str]:
+def _stream_names(logs: CloudWatchLogsClient, log_group: str, instance_id: str) -> set[str]:
     """Streams of earlier runs on this instance, so that their lines are not replayed."""
     pages = _aws(
         "describe_log_streams",
         lambda: list(
             logs.get_paginator("describe_log_streams").paginate(
-                logGroupName=LOG_GROUP, logStreamNamePrefix=instance_id
+                logGroupName=log_group, logStreamNamePrefix=instance_id
             )
         ),
     )
@@ -175,11 +190,19 @@ def _find_instance(ec2: EC2Client, instance_id: str | None) -> Any:
         wanted = instance_id or f"tagged {ROLE_TAG_KEY}={ROLE_TAG_VALUE}"
         raise InstanceNotFoundError(f"no training instance {wanted} in this region; deploy the stack first")
     if len(instances) > 1:
-        ids = ", ".join(sorted(i["InstanceId"] for i in instances))
+        found = ", ".join(
+            f"{i['InstanceId']} (stack {_tag(i, STACK_TAG_KEY) or '?'})"
+            for i in sorted(instances, key=lambda i: str(i["InstanceId"]))
+        )
         raise AmbiguousInstanceError(
-            f"several instances are tagged {ROLE_TAG_KEY}={ROLE_TAG_VALUE} ({ids}); pass one"
+            f"several instances are tagged {ROLE_TAG_KEY}={ROLE_TAG_VALUE}: {found}; pass one with "
+            "--instance-id (the stack output TrainingInstanceId)"
         )
     return instances[0]
+
+
+def _tag(instance: Any, key: str) -> str | None:
+    return next((t.get("Value") for t in instance.get("Tags", []) if t.get("Key") == key), None)
 
 
 def _state(ec2: EC2Client, instance_id: str) -> str:

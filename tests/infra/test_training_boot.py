@@ -26,6 +26,9 @@ exit 0
 """
 
 
+LOG_GROUP = remote.log_group_name("FraudTest")
+
+
 def _commands() -> list[str]:
     return training_boot.boot_commands(
         image_uri=IMAGE,
@@ -34,6 +37,7 @@ def _commands() -> list[str]:
         data_uri="s3://store/data/",
         timeout_minutes=42,
         instance_type="m7i.xlarge",
+        log_group=LOG_GROUP,
     )
 
 
@@ -122,7 +126,7 @@ def test_run_script_runs_the_image_with_the_job_settings(tmp_path: Path) -> None
     (run,) = [c for c in calls if c.startswith("docker run")]
     assert run.endswith(IMAGE)
     assert "--network host" in run
-    assert f"awslogs-group={remote.LOG_GROUP}" in run
+    assert f"awslogs-group={LOG_GROUP}" in run
     assert "awslogs-stream=i-0abc/" in run  # remote.py follows streams prefixed with the instance id
     assert f"--env-file {training_boot.JOB_ENV_PATH}" in run
     assert f"docker pull --quiet {IMAGE}" in calls

@@ -16,6 +16,8 @@ from infra.training_compute import TrainingCompute
 from tests.infra.cfn import as_list, object_arn, only, policy_statements, render
 from training_job import remote
 
+DEFAULT_LOG_GROUP = "/fraud-detection/Default/training"  # the stack below is named Default
+
 
 @dataclass(frozen=True)
 class Synth:
@@ -103,6 +105,7 @@ def test_training_compute_is_tagged_for_the_cli(synth: Synth) -> None:
     tags = _instance(synth.default)["Tags"]
 
     assert {"Key": remote.ROLE_TAG_KEY, "Value": remote.ROLE_TAG_VALUE} in tags
+    assert {"Key": remote.LOG_GROUP_TAG_KEY, "Value": DEFAULT_LOG_GROUP} in tags
 
 
 def test_training_compute_user_data_runs_the_training_image(synth: Synth) -> None:
@@ -114,7 +117,7 @@ def test_training_compute_user_data_runs_the_training_image(synth: Synth) -> Non
     store_ref = render({"Ref": synth.store_id})
     assert f"FRAUD_DATA=s3://{store_ref}/{DATA_PREFIX}\n" in user_data
     assert f"FRAUD_MODEL_STORE=s3://{store_ref}\n" in user_data
-    assert f"FRAUD_LOG_GROUP={remote.LOG_GROUP}\n" in user_data
+    assert f"FRAUD_LOG_GROUP={DEFAULT_LOG_GROUP}\n" in user_data
 
 
 def test_training_compute_user_data_runs_the_job_on_every_boot_then_stops(synth: Synth) -> None:
@@ -182,7 +185,7 @@ def test_training_compute_role_pulls_only_its_image_and_writes_only_its_logs(syn
     ]
     by_action = {a: render(s["Resource"]) for s in others for a in as_list(s["Action"])}
     (log_group_id,) = synth.default.find_resources(
-        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": remote.LOG_GROUP}}
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": DEFAULT_LOG_GROUP}}
     )
 
     assert by_action["ecr:GetAuthorizationToken"] == "*"
@@ -195,5 +198,11 @@ def test_training_compute_role_pulls_only_its_image_and_writes_only_its_logs(syn
 
 def test_training_compute_log_group_is_the_one_the_cli_follows(synth: Synth) -> None:
     synth.default.has_resource_properties(
-        "AWS::Logs::LogGroup", {"LogGroupName": remote.LOG_GROUP, "RetentionInDays": 30}
+        "AWS::Logs::LogGroup", {"LogGroupName": DEFAULT_LOG_GROUP, "RetentionInDays": 30}
+    )
+
+
+def test_training_compute_log_group_is_named_per_stack(synth: Synth) -> None:
+    synth.options.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/fraud-detection/Options/training"}
     )

@@ -16,6 +16,7 @@ from training_job import remote
 
 REGION = "eu-west-1"
 AMI = "ami-12c6146b"  # one of moto's built-in images
+LOG_GROUP = remote.log_group_name("FraudTest")
 
 
 @pytest.fixture
@@ -26,12 +27,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
         logs = boto3.client("logs", region_name=REGION)
-        logs.create_log_group(logGroupName=remote.LOG_GROUP)
+        logs.create_log_group(logGroupName=LOG_GROUP)
         yield ec2, logs
 
 
-def _instance(ec2: Any, *, tagged: bool = True, stopped: bool = True) -> str:
+def _instance(
+    ec2: Any, *, tagged: bool = True, stopped: bool = True, log_group: str | None = LOG_GROUP
+) -> str:
+    """An instance tagged as the stack tags it (role, log group, stack name)."""
     tags = [{"Key": remote.ROLE_TAG_KEY, "Value": remote.ROLE_TAG_VALUE}] if tagged else []
+    if tagged and log_group:
+        tags.append({"Key": remote.LOG_GROUP_TAG_KEY, "Value": log_group})
+        tags.append({"Key": "aws:cloudformation:stack-name", "Value": log_group.split("/")[2]})
     reply = ec2.run_instances(
         ImageId=AMI,
         MinCount=1,
@@ -44,19 +51,21 @@ def _instance(ec2: Any, *, tagged: bool = True, stopped: bool = True) -> str:
     return instance_id
 
 
-def _write_log(logs: Any, stream: str, *messages: str) -> None:
+def _write_log(logs: Any, stream: str, *messages: str, log_group: str = LOG_GROUP) -> None:
     with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-        logs.create_log_stream(logGroupName=remote.LOG_GROUP, logStreamName=stream)
+        logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
     now = int(time.time() * 1000)
     events = [{"timestamp": now + i, "message": message} for i, message in enumerate(messages)]
-    logs.put_log_events(logGroupName=remote.LOG_GROUP, logStreamName=stream, logEvents=events)
+    logs.put_log_events(logGroupName=log_group, logStreamName=stream, logEvents=events)
 
 
-def _job(ec2: Any, logs: Any, instance_id: str, *messages: str) -> Callable[[float], None]:
+def _job(
+    ec2: Any, logs: Any, instance_id: str, *messages: str, log_group: str = LOG_GROUP
+) -> Callable[[float], None]:
     """A fake `sleep`: on its first call the "instance" writes `messages` to a new run stream and stops."""
 
     def sleep(_seconds: float) -> None:
-        _write_log(logs, f"{instance_id}/20250101T000000Z", *messages)
+        _write_log(logs, f"{instance_id}/20250101T000000Z", *messages, log_group=log_group)
         ec2.stop_instances(InstanceIds=[instance_id])
 
     return sleep
@@ -129,9 +138,7 @@ def test_run_remote_training_without_follow_starts_and_returns(aws: tuple[Any, A
     state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]
     assert code == 0
     assert state["Name"] in ("pending", "running")
-    assert lines == [
-        f"Started training instance {instance_id} (logs: CloudWatch Logs group {remote.LOG_GROUP})."
-    ]
+    assert lines == [f"Started training instance {instance_id} (logs: CloudWatch Logs group {LOG_GROUP})."]
 
 
 def test_run_remote_training_uses_the_given_instance_id(aws: tuple[Any, Any]) -> None:
@@ -142,6 +149,29 @@ def test_run_remote_training_uses_the_given_instance_id(aws: tuple[Any, Any]) ->
     code, _ = _run(ec2, logs, _job(ec2, logs, chosen, f"{remote.RESULT_PREFIX}0"), instance_id=chosen)
 
     assert code == 0
+
+
+def test_run_remote_training_follows_the_log_group_its_instance_names(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws  # two stacks in one region: each instance writes to its own stack's group
+    other_group = remote.log_group_name("FraudStaging")
+    logs.create_log_group(logGroupName=other_group)
+    _instance(ec2)
+    chosen = _instance(ec2, log_group=other_group)
+    sleep = _job(ec2, logs, chosen, "staging run", f"{remote.RESULT_PREFIX}0", log_group=other_group)
+
+    code, lines = _run(ec2, logs, sleep, instance_id=chosen)
+
+    assert code == 0
+    assert "staging run" in lines
+    assert other_group in lines[0]
+
+
+def test_run_remote_training_refuses_an_instance_without_a_log_group_tag(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2, log_group=None)
+
+    with pytest.raises(remote.InstanceNotFoundError, match="no fraud-detection:log-group tag"):
+        _run(ec2, logs, sleep=lambda _: None, instance_id=instance_id)
 
 
 def test_run_remote_training_refuses_a_running_instance(aws: tuple[Any, Any]) -> None:
@@ -164,8 +194,11 @@ def test_run_remote_training_raises_when_several_instances_are_tagged(aws: tuple
     ec2, logs = aws
     ids = sorted([_instance(ec2), _instance(ec2)])
 
-    with pytest.raises(remote.AmbiguousInstanceError, match=", ".join(ids)):
+    with pytest.raises(remote.AmbiguousInstanceError) as caught:
         _run(ec2, logs, sleep=lambda _: None)
+
+    assert ", ".join(f"{i} (stack FraudTest)" for i in ids) in str(caught.value)
+    assert "--instance-id" in str(caught.value)
 
 
 def test_run_remote_training_wraps_aws_errors(aws: tuple[Any, Any]) -> None:
