@@ -26,6 +26,7 @@ from fraud_model import artifact  # noqa: E402
 from fraud_model.features import FEATURE_SETS  # noqa: E402
 from fraud_model.forest import from_xgboost_json  # noqa: E402
 from fraud_model.schema import SCHEMA_VERSION, TYPE, TYPE_CODES  # noqa: E402
+from fraud_model.scorer import Scorer  # noqa: E402
 from fraud_model.store import LocalStore  # noqa: E402
 from training_job.generator import generate  # noqa: E402
 
@@ -50,9 +51,8 @@ def model_store(*, rebuild: bool = False) -> LocalStore:
     store = LocalStore(STORE_DIR)
     if not rebuild:
         try:
-            loaded = artifact.load_version(store, artifact.read_pointer(store))
-            if all(list(FEATURE_SETS[n].features) == m.features for n, m in loaded.metadata.models.items()):
-                return store
+            Scorer(artifact.load_version(store, artifact.read_pointer(store)))  # refuses changed features
+            return store
         except Exception:  # noqa: BLE001 - anything amiss (or features changed since): rebuild
             pass
     import xgboost

@@ -9,7 +9,6 @@ booster's own margins at training time (`verify`), so the two cannot silently di
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -240,8 +239,3 @@ def _depth(lefts: list[int], rights: list[int]) -> int:
         else:
             stack += [(lefts[node], depth + 1), (rights[node], depth + 1)]
     return deepest
-
-
-def xgboost_raw_json(raw: bytes | bytearray) -> dict[str, Any]:
-    """Parse `booster.save_raw("json")`."""
-    return json.loads(bytes(raw))

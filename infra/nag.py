@@ -24,11 +24,6 @@ def wildcard_resource(scope: IConstruct, arn: str, suffix: str) -> str:
     return f"{PACK}-IAM5[Resource::<{logical_id}.{attribute}>{suffix}]"
 
 
-def wildcard_action(action: str) -> str:
-    """The IAM5 finding id for an action pattern, e.g. `AwsSolutions-IAM5[Action::s3:GetObject*]`."""
-    return f"{PACK}-IAM5[Action::{action}]"
-
-
 def managed_policy(name: str) -> str:
     """The IAM4 finding id for an AWS managed policy, e.g. `service-role/AWSLambdaBasicExecutionRole`."""
     return f"{PACK}-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
