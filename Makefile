@@ -1,5 +1,5 @@
 # Two commands: `make run` (train if needed, then serve) and `make test` (every gate).
-# The virtual environment and the pinned CDK CLI are created on first use.
+# The virtual environment (synced from uv.lock by a pinned uv) and the pinned CDK CLI are created on first use.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV   := .venv
@@ -9,23 +9,28 @@ HOST   ?= 127.0.0.1
 DATA   ?=
 ROWS   ?= 200000
 DEMO_FRAUD_RATE ?= 0.01  # the demo data is fraud-enriched like PaySim's public samples; thresholds target 0.13%
+UV_VERSION := 0.13.8
+UV     := $(BIN)/uv
+# uv installs into .venv from PyPI (it reads no pip configuration) and trusts the system's CA store.
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: run test lint typecheck pytest synth bench clean
+.PHONY: run test lint typecheck pytest synth bench lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11+ is required (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
-# serve + train: what `make run` needs
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[serve,train]'
+# serve + train: what `make run` needs (--inexact keeps pip and uv in the environment)
+$(VENV)/.run-installed: pyproject.toml uv.lock | $(BIN)/python
+	$(UV) sync --frozen --inexact --no-dev --extra serve --extra local --extra train
 	@touch $@
 
-# everything: tests, linters, the CDK app
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[serve,train,infra,dev]'
+# everything: tests, linters, the CDK app; --locked fails when uv.lock is stale (run `make lock`)
+$(VENV)/.dev-installed: pyproject.toml uv.lock | $(BIN)/python
+	$(UV) sync --locked --inexact --all-extras --all-groups
 	@touch $@ $(VENV)/.run-installed
 
 node_modules/.installed: package.json package-lock.json
@@ -58,6 +63,11 @@ synth: $(VENV)/.dev-installed node_modules/.installed
 
 bench: $(VENV)/.dev-installed
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# After changing dependencies in pyproject.toml: resolve uv.lock again and export what each image installs.
+lock: | $(BIN)/python
+	$(UV) lock
+	$(BIN)/python -m infra.lock
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache

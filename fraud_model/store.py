@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,6 +59,9 @@ class LocalStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            # mkstemp makes the file private (0600); a published file gets what open() would give it, so
+            # that a server running as another user (a container, a service account) can read the store.
+            os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
@@ -156,3 +160,11 @@ def open_store(uri: str | None = None, *, s3_client: Any = None) -> Store:
     if "://" in uri and not uri.startswith("file://"):
         raise StoreError(f"unsupported store URI {uri!r}: use a directory or s3://bucket[/prefix]")
     return LocalStore(uri.removeprefix("file://"))
+
+
+@cache
+def _umask() -> int:
+    """The process's umask (only readable by setting it, so read once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -127,8 +127,8 @@ class InferenceApi(Construct):
             "Function",
             code=lambda_.DockerImageCode.from_image_asset(
                 str(assets.REPO_ROOT),
-                file=assets.LAMBDA_DOCKERFILE,
-                exclude=assets.excludes_without("training_job"),
+                file=assets.INFERENCE.dockerfile,
+                exclude=assets.excludes(assets.INFERENCE),
                 # Build for the function's architecture, whatever the machine that runs `cdk deploy`.
                 platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
             ),

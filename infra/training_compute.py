@@ -51,8 +51,8 @@ class TrainingCompute(Construct):
             self,
             "Image",
             directory=str(assets.REPO_ROOT),
-            file=assets.TRAINING_DOCKERFILE,
-            exclude=assets.excludes_without("lambda_handler"),
+            file=assets.TRAINING.dockerfile,
+            exclude=assets.excludes(assets.TRAINING),
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
         )
         # Named per stack (several may share a region); the instance's tag tells `fraud train --remote`.

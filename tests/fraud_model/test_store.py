@@ -65,6 +65,13 @@ def test_local_store_overwrite_leaves_no_temporary_files(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["CURRENT"]
 
 
+def test_local_store_files_are_readable_by_other_users(tmp_path: Path) -> None:
+    """A server running as another user (the inference image, a service account) reads what training wrote."""
+    LocalStore(tmp_path).write("models/v1/metadata.json", b"{}")
+    mode = (tmp_path / "models/v1/metadata.json").stat().st_mode
+    assert mode & 0o044 == 0o044  # under the usual umask 022; mkstemp alone gives 0600
+
+
 def test_s3_store_missing_bucket_is_a_store_error(aws_env: None) -> None:
     with mock_aws(), pytest.raises(StoreError, match="cannot read"):
         S3Store("no-such-bucket").read("models/CURRENT")

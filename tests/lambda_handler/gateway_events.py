@@ -53,10 +53,15 @@ def http_api(
     return event
 
 
-def rest_api(method: str = "POST", path: str = "/predict", body: Any = SEED) -> dict[str, Any]:
+def rest_api(
+    method: str = "POST", path: str = "/predict", body: Any = SEED, *, query: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A REST API (payload 1.0) event: the stage is in requestContext.path, not in path."""
     event = copy.deepcopy(load("rest_api_v1_predict.json"))
     event["path"] = path
+    if query:
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
     event["httpMethod"] = method
     event["requestContext"].update(path=f"/prod{path}", httpMethod=method)
     event["body"] = json.dumps(body) if body is not None else None
