@@ -162,8 +162,11 @@ def read_pointer(store: Store) -> str:
 
 
 def promote(store: Store, version: str) -> None:
-    """Make `version` current, after verifying it completely."""
-    load_version(store, version)
+    """Make `version` current, after loading it completely: every sha256, and every file parsed into the
+    model it holds (forests probed, native boosters loaded), so the pointer never names what cannot serve."""
+    from fraud_model.scorer import Scorer  # the scorer builds on this module
+
+    Scorer(load_version(store, version)).verify_native()
     pointer = {"version": version, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
     store.write(constants.CURRENT_POINTER, json.dumps(pointer).encode())
 

@@ -105,20 +105,53 @@ class Forest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Forest:
+        """The export in `data`, checked to be walkable; ArtifactError for anything else (a corrupt or
+        truncated file, another kind of file, arrays that would send a walk out of bounds)."""
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 if int(arrays["format_version"]) != FORMAT_VERSION:
                     raise ArtifactError(
                         f"forest format {int(arrays['format_version'])} is not {FORMAT_VERSION}"
                     )
-                return cls(
+                forest = cls(
                     feature=arrays["feature"], threshold=arrays["threshold"], children=arrays["children"],
                     default_left=arrays["default_left"], value=arrays["value"], roots=arrays["roots"],
                     depth=int(arrays["depth"]), n_features=int(arrays["n_features"]),
                     base_margin=float(arrays["base_margin"]),
                 )  # fmt: skip
-        except (OSError, KeyError, ValueError) as exc:
-            raise ArtifactError(f"unreadable forest export: {exc}") from exc
+        except ArtifactError:
+            raise
+        except Exception as exc:  # zipfile, zlib, numpy: whatever a damaged file makes them raise
+            raise ArtifactError(f"unreadable forest export: {type(exc).__name__}: {exc}") from exc
+        forest._check()
+        return forest
+
+    def _check(self) -> None:
+        """Shapes, kinds and indices a walk relies on (the compiled walker does not bounds-check)."""
+        nodes = self.feature.shape[0] if self.feature.ndim == 1 else -1
+        shapes_ok = (
+            nodes > 0
+            and self.threshold.shape == self.value.shape == self.default_left.shape == (nodes,)
+            and self.children.shape == (2 * nodes,)
+            and self.roots.ndim == 1
+            and self.roots.size > 0
+        )
+        kinds_ok = shapes_ok and all(
+            array.dtype.kind == kind
+            for array, kind in ((self.feature, "i"), (self.children, "i"), (self.roots, "i"),
+                                (self.threshold, "f"), (self.value, "f"), (self.default_left, "b"))
+        )  # fmt: skip
+        in_bounds = kinds_ok and (
+            self.n_features > 0
+            and 0 <= self.depth <= _MAX_DEPTH
+            and bool(((self.feature >= 0) & (self.feature < self.n_features)).all())
+            and bool(((self.children >= 0) & (self.children < nodes)).all())
+            and bool(((self.roots >= 0) & (self.roots < nodes)).all())
+            and bool(np.isfinite(self.value).all())
+            and np.isfinite(self.base_margin)
+        )
+        if not in_bounds:
+            raise ArtifactError("forest export is malformed (array shapes, kinds or node indices)")
 
 
 def sigmoid(margin: np.ndarray) -> np.ndarray:

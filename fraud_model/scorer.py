@@ -68,18 +68,31 @@ class _Model:
     _booster: Any = field(default=None, repr=False)
 
     def booster(self) -> Any:
-        """The native booster, loaded on first use (explanations only: it is slower to call)."""
+        """The native booster, loaded on first use (explanations only: it is slower to call); ArtifactError
+        when its file does not load (`verify_native` checks that before a version is promoted)."""
         if self._booster is None:
-            if self.spec.library == "xgboost":
-                import xgboost
-
-                self._booster = xgboost.Booster(params={"nthread": 1})
-                self._booster.load_model(bytearray(self.native))
-            else:
-                import lightgbm
-
-                self._booster = lightgbm.Booster(model_str=self.native.decode())
+            try:
+                self._booster = load_booster(self.spec.library, self.native)
+            except Exception as exc:  # xgboost.core.XGBoostError, lightgbm.basic.LightGBMError, decoding
+                raise ArtifactError(
+                    f"{self.spec.native_file} does not load as a {self.spec.library} model: {exc}"
+                ) from exc
         return self._booster
+
+
+def load_booster(library: str, native: bytes) -> Any:
+    """A native booster from its file's bytes (XGBoost UBJSON or LightGBM text)."""
+    if not native:  # XGBoost's loader aborts the whole process on an empty buffer (measured: 3.2.0)
+        raise ValueError("the file is empty")
+    if library == "xgboost":
+        import xgboost
+
+        booster = xgboost.Booster(params={"nthread": 1})
+        booster.load_model(bytearray(native))
+        return booster
+    import lightgbm
+
+    return lightgbm.Booster(model_str=native.decode())
 
 
 def records_to_columns(records: Sequence[Mapping[str, Any]], inputs: Sequence[str]) -> dict[str, np.ndarray]:
@@ -92,6 +105,22 @@ def records_to_columns(records: Sequence[Mapping[str, Any]], inputs: Sequence[st
         else:
             columns[name] = np.fromiter((r[name] for r in records), dtype=np.float64, count=len(records))
     return columns
+
+
+def _probe_columns(rows: int, inputs: Sequence[str], seed: int = 20261204) -> dict[str, np.ndarray]:
+    """Deterministic transactions across the space a model splits: amounts over seven decades, balances
+    that are drained exactly, partly, or not at all, every type."""
+    rng = np.random.default_rng(seed)
+    amount = 10.0 ** rng.uniform(0, 7, rows)
+    old = np.choose(rng.integers(0, 3, rows), [amount, amount * rng.uniform(0, 3, rows), np.zeros(rows)])
+    new = np.where(rng.random(rows) < 0.5, np.maximum(old - amount, 0.0), old * rng.uniform(0, 1, rows))
+    dest_old = np.where(rng.random(rows) < 0.3, 0.0, 10.0 ** rng.uniform(0, 7, rows))
+    columns = {
+        "amount": amount, "oldbalanceOrg": old, "newbalanceOrig": new, "oldbalanceDest": dest_old,
+        "newbalanceDest": dest_old + np.where(rng.random(rows) < 0.5, amount, 0.0),
+        TYPE: rng.integers(0, len(TYPE_CODES), rows).astype(np.int8),
+    }  # fmt: skip
+    return {name: columns[name] for name in inputs}
 
 
 _TYPE_CODES_OR_ABSENT: dict[str | None, int] = {None: -1}
@@ -148,8 +177,18 @@ class Scorer:
     """Scores transactions with a verified model version (see `fraud_model.artifact.load_version`)."""
 
     def __init__(self, loaded: LoadedVersion) -> None:
+        """Every model of the version, parsed and probed; ArtifactError, never another exception, when any
+        file (metadata, forest) does not make a model that scores."""
         self.metadata: Metadata = loaded.metadata
         self.version = loaded.metadata.version
+        try:
+            self._load(loaded)
+        except ArtifactError:
+            raise
+        except Exception as exc:  # a file that verified by sha256 but does not make a model
+            raise ArtifactError(f"model version {self.version} does not load: {type(exc).__name__}") from exc
+
+    def _load(self, loaded: LoadedVersion) -> None:
         self._models: dict[str, _Model] = {}
         for name, spec in loaded.metadata.models.items():
             feature_set = FEATURE_SETS.get(name)
@@ -167,6 +206,33 @@ class Scorer:
             raise ArtifactError(f"model version {self.version} has no models")
         self._routes: dict[frozenset[str], str] = {}  # route() by the set of fields present
         self._one_row = {name: _OneRow(model.feature_set) for name, model in self._models.items()}
+        for name, model in self._models.items():  # one probe row each: a model that loads also scores
+            probe = {field: 0 if field == "step" else "TRANSFER" if field == TYPE else 1.0
+                     for field in model.feature_set.inputs}  # fmt: skip
+            probability = self.probabilities(name, records_to_columns([probe], model.feature_set.inputs))
+            if probability.shape != (1,) or not np.isfinite(probability).all():
+                raise ArtifactError(f"model version {self.version}: {name} does not score a probe row")
+
+    def verify_native(self, rows: int = 2048) -> None:
+        """Load every native booster and check it agrees with its forest export on `rows` probe rows
+        (ArtifactError when one does not load or disagrees): `promote` calls this, so the version that
+        becomes current explains with the trees it scores with."""
+        for model in self._models.values():
+            booster = model.booster()
+            features = model.feature_set.compute(_probe_columns(rows, model.feature_set.inputs))
+            if model.spec.library == "xgboost":
+                import xgboost
+
+                margin = booster.predict(xgboost.DMatrix(features, nthread=1), output_margin=True)
+            else:
+                margin = booster.predict(features, raw_score=True, num_threads=1)
+            try:
+                model.forest.verify(features, np.asarray(margin), tolerance=1e-4)
+            except ArtifactError as exc:
+                raise ArtifactError(
+                    f"model version {self.version}: {model.spec.native_file} and {model.spec.forest_file} "
+                    f"disagree ({exc})"
+                ) from exc
 
     @property
     def feature_sets(self) -> list[str]:

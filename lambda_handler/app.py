@@ -24,9 +24,10 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Fraud detection API", version=API_VERSION, description=_DESCRIPTION, redoc_url=None)
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
-    for router in (predict.router, health.router, model.router):
+    settings = get_settings()
+    for router in (predict.build_router(settings.max_batch_size), health.router, model.router):
         app.include_router(router)
-    header = get_settings().api_key_header
+    header = settings.api_key_header
     if header:
         _declare_api_key(app, header)
     return app

@@ -17,6 +17,7 @@ _CODES_BY_STATUS = {
     500: "internal_error",
     503: "model_unavailable",
 }
+MAX_DETAILS = 20  # per error answer
 _REASONS = {  # clearer than pydantic's wording for the mistakes clients make most
     "extra_forbidden": "unknown field",
     "missing": "field required",
@@ -45,15 +46,6 @@ class PayloadTooLargeError(ApiError):
     code = "payload_too_large"
 
 
-class BatchTooLargeError(ApiError):
-    status = 422
-    code = "validation_error"
-
-    def __init__(self, size: int, limit: int) -> None:
-        reason = f"at most {limit} transactions per request, got {size}"
-        super().__init__("batch too large", [ErrorDetail(field="transactions", reason=reason)])
-
-
 class ModelUnavailableError(ApiError):
     """No verified model could be loaded; the cause stays in the logs, not in the answer."""
 
@@ -76,15 +68,24 @@ def field_name(loc: Sequence[Any]) -> str:
     return name
 
 
-def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[ErrorDetail]:
-    """Field-level reasons from pydantic/FastAPI errors; never echoes the input value."""
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[ErrorDetail]:
+    """Field-level reasons from pydantic/FastAPI errors, at most MAX_DETAILS of them (then one that counts
+    the rest: an answer stays small whatever the request); never echoes the input value."""
     details = []
-    for error in errors:
+    for error in errors[:MAX_DETAILS]:
         reason = _REASONS.get(error.get("type", ""), str(error.get("msg", "invalid value")))
         if error.get("type") == "json_invalid":
             reason = f"invalid JSON: {error.get('ctx', {}).get('error', 'cannot parse')}"
-        details.append(ErrorDetail(field=field_name(error.get("loc", ())), reason=reason))
+        details.append(ErrorDetail(field=_clip(field_name(error.get("loc", ()))), reason=_clip(reason)))
+    if len(errors) > MAX_DETAILS:
+        more = len(errors) - MAX_DETAILS
+        details.append(ErrorDetail(field="body", reason=f"{more} more errors not listed"))
     return details
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """Field names come from the request (an unknown key may be a megabyte long): answer a prefix."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def render(status: int, message: str, request_id: str, *, code: str | None = None,

@@ -6,6 +6,7 @@ Read the way Mangum reads them, so the handler's fast path and Mangum + FastAPI 
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -79,15 +80,53 @@ def header(event: Event, name: str) -> str | None:
 
 
 def body(event: Event) -> bytes:
-    """The request body; binascii.Error when a base64 body is not base64."""
+    """The request body; binascii.Error when a base64 body is not base64 (no character is skipped)."""
     raw = event.get("body") or b""
     if event.get("isBase64Encoded", False):
-        return base64.b64decode(raw)
+        return base64.b64decode(raw, validate=True)
     return raw.encode() if isinstance(raw, str) else raw
 
 
+def problem(event: object) -> str | None:
+    """Why `event` is not an API Gateway proxy event this function can read, or None when it is.
+
+    Checked before the fast path and Mangum read it, so that neither can raise on it.
+    """
+    if not isinstance(event, Mapping):
+        return "the event is not a JSON object"
+    if not isinstance(event.get("requestContext"), Mapping):
+        return "not an API Gateway proxy event: requestContext is missing"
+    if method(event) is None:
+        return "not an API Gateway proxy event: no HTTP method"
+    for name in ("headers", "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters"):
+        if event.get(name) is not None and not isinstance(event[name], Mapping):
+            return f"{name} is not an object"
+    encoded = event.get("isBase64Encoded", False)
+    if not isinstance(encoded, bool):
+        return "isBase64Encoded is not true or false"
+    raw = event.get("body")
+    if raw is not None and not isinstance(raw, str):
+        return "body is not a string"
+    if encoded and raw:
+        try:
+            base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return "the body is marked base64 but is not valid base64"
+    return None
+
+
+def normalized(event: Event) -> dict[str, Any]:
+    """A shallow copy with absent (null) header and query maps as empty ones, as Mangum expects them."""
+    copy = dict(event)
+    for name in ("headers", "multiValueHeaders"):
+        if copy.get(name) is None:
+            copy[name] = {}
+    return copy
+
+
 def request_id(event: Event) -> str | None:
-    value = (event.get("requestContext") or {}).get("requestId")
+    context = event.get("requestContext")
+    value = context.get("requestId") if isinstance(context, Mapping) else None
     return value if isinstance(value, str) else None
 
 

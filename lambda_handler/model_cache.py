@@ -70,8 +70,11 @@ class ModelCache:
                 self._scorer, self._failure = scorer, None
                 observability.model_loaded(version, previous=serving, seconds=time.perf_counter() - started,
                                            feature_sets=scorer.feature_sets)  # fmt: skip
-        except (FraudError, KeyError, ValueError) as exc:  # KeyError/ValueError: metadata naming absent files
+        except FraudError as exc:  # the store's and the artifact's own errors: every load path raises these
             observability.model_load_failed(version, exc, serving=serving)
+            self._failure = _client_reason(exc)
+        except Exception as exc:  # a bug, not a bad file: logged as such, handled the same way
+            observability.model_load_failed(version, exc, serving=serving, unexpected=True)
             self._failure = _client_reason(exc)
         pinned_and_loaded = self._settings.model_version is not None and self._scorer is not None
         if pinned_and_loaded:

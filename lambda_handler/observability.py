@@ -87,15 +87,20 @@ def model_loaded(version: str, *, previous: str | None, seconds: float, feature_
     )  # fmt: skip
 
 
-def model_load_failed(version: str | None, error: Exception, *, serving: str | None) -> None:
-    logger.warning(
-        "model load failed",
-        extra={
-            "model_version": version,
-            "error": f"{type(error).__name__}: {error}",
-            "serving_version": serving,
-        },
-    )
+def model_load_failed(
+    version: str | None, error: Exception, *, serving: str | None, unexpected: bool = False
+) -> None:
+    """A warning for a store or artifact error (the last good model keeps serving); an error with the
+    traceback for anything else, which is a bug to fix."""
+    extra = {
+        "model_version": version,
+        "error": f"{type(error).__name__}: {error}",
+        "serving_version": serving,
+    }
+    if unexpected:
+        logger.error("model load failed unexpectedly", extra=extra, exc_info=error)
+    else:
+        logger.warning("model load failed", extra=extra)
 
 
 def flush_metrics() -> None:

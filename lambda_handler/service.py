@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from fraud_model.errors import ArtifactError
 from fraud_model.features import FEATURE_SETS
-from fraud_model.scorer import Scorer
+from fraud_model.scorer import Contribution, Scorer
 from fraud_model.transaction import Transaction
-from lambda_handler import wire
-from lambda_handler.errors import BatchTooLargeError
+from lambda_handler import observability, wire
+from lambda_handler.errors import ModelUnavailableError
 from lambda_handler.request_context import RequestRecord
 from lambda_handler.schemas import (
-    BatchRequest,
     FeatureSetInfo,
     ModelResponse,
     PredictResponse,
@@ -32,7 +32,7 @@ def predict(
     fields = transaction.__dict__  # the validated field values (None = absent), without a copy
     with np.errstate(all="ignore"):  # absurd but valid amounts overflow float32 features: scored, not warned
         score = scorer.score_one(fields)
-        contributions = scorer.explain(fields) if explain else None
+        contributions = _explain(scorer, fields) if explain else None
     reasons = None
     if contributions is not None:
         reasons = [
@@ -50,9 +50,16 @@ def predict(
     )
 
 
-def check_batch_size(request: BatchRequest, max_batch_size: int) -> None:
-    if len(request.transactions) > max_batch_size:
-        raise BatchTooLargeError(len(request.transactions), max_batch_size)
+def _explain(scorer: Scorer, fields: dict[str, Any]) -> list[Contribution]:
+    """TreeSHAP reasons; 503 when this version's native booster does not load (scores still work: they
+    come from the forest export), never a 500."""
+    try:
+        return scorer.explain(fields)
+    except ArtifactError as exc:
+        observability.model_load_failed(scorer.version, exc, serving=scorer.version)
+        raise ModelUnavailableError(
+            "explanations are unavailable for the model version being served"
+        ) from exc
 
 
 def predict_batch(scorer: Scorer, transactions: Sequence[Any], *, record: RequestRecord) -> bytes:

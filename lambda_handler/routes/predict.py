@@ -1,10 +1,10 @@
 """`/predict` (one transaction) and `/predict/batch` (many, in order).
 
 The handler's fast path serves the same two routes straight from Lambda events, through the same
-service functions; these are the reference it is tested against.
+service functions; these are the reference it is tested against. No `from __future__ import annotations`
+here: the batch route's body model is built per app (its item limit is a setting), so its annotation must
+be the class itself, not a name FastAPI would look up in this module.
 """
-
-from __future__ import annotations
 
 from typing import Annotated
 
@@ -12,30 +12,35 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from fraud_model.transaction import Transaction
 from lambda_handler import service
-from lambda_handler.deps import ModelCacheDep, RecordDep, SettingsDep, require_json
+from lambda_handler.deps import ModelCacheDep, RecordDep, require_json
 from lambda_handler.routes.responses import errors_for
-from lambda_handler.schemas import BatchRequest, BatchResponse, PredictResponse
-
-router = APIRouter(
-    tags=["predict"], dependencies=[Depends(require_json)], responses=errors_for(413, 415, 422, 503)
-)
+from lambda_handler.schemas import BatchResponse, PredictResponse, batch_request
 
 
-@router.post("/predict", response_model=PredictResponse, summary="Score one transaction")
-async def predict(
-    transaction: Transaction,
-    cache: ModelCacheDep,
-    record: RecordDep,
-    explain: Annotated[bool, Query(description="add the top reasons (TreeSHAP)")] = False,
-) -> PredictResponse:
-    return service.predict(cache.get(), transaction, explain=explain, record=record)
+def build_router(max_batch_size: int) -> APIRouter:
+    router = APIRouter(
+        tags=["predict"], dependencies=[Depends(require_json)], responses=errors_for(400, 413, 415, 422, 503)
+    )
+    batch_model = batch_request(max_batch_size)
 
+    @router.post("/predict", response_model=PredictResponse, summary="Score one transaction")
+    async def predict(
+        transaction: Transaction,
+        cache: ModelCacheDep,
+        record: RecordDep,
+        explain: Annotated[bool, Query(description="add the top reasons (TreeSHAP)")] = False,
+    ) -> PredictResponse:
+        return service.predict(cache.get(), transaction, explain=explain, record=record)
 
-@router.post("/predict/batch", response_model=BatchResponse, summary="Score many transactions, in order")
-async def predict_batch(
-    request: BatchRequest, cache: ModelCacheDep, settings: SettingsDep, record: RecordDep
-) -> Response:
-    service.check_batch_size(request, settings.max_batch_size)
-    # The body is a BatchResponse, encoded once by lambda_handler.wire (the fast path's bytes too).
-    content = service.predict_batch(cache.get(), request.transactions, record=record)
-    return Response(content=content, media_type="application/json")
+    @router.post("/predict/batch", response_model=BatchResponse, summary="Score many transactions, in order")
+    async def predict_batch(
+        request: batch_model,  # type: ignore[valid-type]  # a class, built above
+        cache: ModelCacheDep,
+        record: RecordDep,
+    ) -> Response:
+        transactions = request.transactions  # type: ignore[attr-defined]
+        # The body is a BatchResponse, encoded once by lambda_handler.wire (the fast path's bytes too).
+        content = service.predict_batch(cache.get(), transactions, record=record)
+        return Response(content=content, media_type="application/json")
+
+    return router
