@@ -32,6 +32,7 @@ MANIFEST_FILE = "manifest.json"
 DEFAULT_POINTER_TTL_SECONDS = 30.0
 DEFAULT_LOAD_RETRY_SECONDS = 1.0
 DEFAULT_MAX_BATCH_SIZE = 1000
+MAX_BATCH_SIZE_LIMIT = 10_000  # the largest FRAUD_MAX_BATCH_SIZE: its answer stays under Lambda's 6 MB
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 NATURAL_FRAUD_RATE = 0.0013  # PaySim's live fraud rate (8,213 frauds in 6.36 M transactions)
 

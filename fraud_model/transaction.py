@@ -6,11 +6,24 @@ Numbers must be JSON numbers (no booleans, no numeric strings), finite, and non-
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="finite, non-negative amount")]
+MAX_STEP = 1_000_000_000
+
+
+def _integral(value: Any) -> Any:
+    """1.0 is the integer 1 (JSON Schema's `integer` includes it); 1.5 and booleans stay refused."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+Step = Annotated[
+    int, BeforeValidator(_integral), Field(ge=0, le=MAX_STEP, description="hour of the simulation")
+]
 TransactionType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
 
 
@@ -29,6 +42,6 @@ class Transaction(BaseModel):
     type: TransactionType | None = None
     oldbalanceDest: Money | None = None
     newbalanceDest: Money | None = None
-    step: Annotated[int, Field(ge=0, description="hour of the simulation")] | None = None
+    step: Step | None = None
     nameOrig: Annotated[str, Field(max_length=64)] | None = None  # accepted, never a feature, never logged
     nameDest: Annotated[str, Field(max_length=64)] | None = None

@@ -57,6 +57,8 @@ class InfraConfig:
             raise ValueError(
                 f"context lambdaArchitecture must be 'x86_64' or 'arm64', got {self.lambda_architecture!r}"
             )
+        if not 1 <= self.max_batch_size <= constants.MAX_BATCH_SIZE_LIMIT:
+            raise ValueError(f"context maxBatchSize must be 1..{constants.MAX_BATCH_SIZE_LIMIT}")
         if not 1 <= self.lambda_timeout_seconds <= 29:
             raise ValueError("context lambdaTimeoutSeconds must be 1..29 (API Gateway gives up after 29 s)")
 

@@ -20,8 +20,13 @@ class Settings(BaseSettings):
     model_store: str = Field(default_factory=constants.default_store_uri)
     model_version: str | None = None
     pointer_ttl_seconds: float = Field(default=constants.DEFAULT_POINTER_TTL_SECONDS, ge=0)
-    max_batch_size: int = Field(default=constants.DEFAULT_MAX_BATCH_SIZE, ge=1, le=100_000)
+    # At most 10,000: an answer of ~150 bytes a prediction stays far below Lambda's 6 MB response limit.
+    max_batch_size: int = Field(
+        default=constants.DEFAULT_MAX_BATCH_SIZE, ge=1, le=constants.MAX_BATCH_SIZE_LIMIT
+    )
     max_body_bytes: int = Field(default=constants.DEFAULT_MAX_BODY_BYTES, ge=1024)
+    # `fraud serve`: a request body that has not all arrived after this long is answered 408.
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
     s3_endpoint_url: str | None = None
     # With no model serving, the most often a failed load is retried (a good model is kept past failures).
     load_retry_seconds: float = Field(default=constants.DEFAULT_LOAD_RETRY_SECONDS, ge=0)

@@ -10,6 +10,7 @@ from lambda_handler.schemas import ErrorDetail, ErrorInfo, ErrorResponse
 _CODES_BY_STATUS = {
     400: "bad_request",
     404: "not_found",
+    408: "request_timeout",
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -44,6 +45,11 @@ class UnsupportedMediaTypeError(ApiError):
 class PayloadTooLargeError(ApiError):
     status = 413
     code = "payload_too_large"
+
+
+class RequestTimeoutError(ApiError):
+    status = 408
+    code = "request_timeout"
 
 
 class ModelUnavailableError(ApiError):

@@ -7,6 +7,7 @@ as a header, 413 above `max_body_bytes`, a JSON 500 for anything unexpected, and
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -15,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lambda_handler import errors, events, observability
 from lambda_handler.config import get_settings
 from lambda_handler.request_context import REQUEST_ID_HEADER, RequestRecord, resolve_request_id
+
+CLIENT_CLOSED_REQUEST = 499  # logged and counted as a client error; never sent (nobody is listening)
 
 
 class RequestContextMiddleware:
@@ -46,11 +49,14 @@ class RequestContextMiddleware:
                 message = {**message, "headers": [*message.get("headers", []), extra]}
             await send(message)
 
+        settings = get_settings()
         try:
-            body = await _read_body(receive, headers, get_settings().max_body_bytes)
-            if body is not None:
+            body = await _read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_seconds)
+            if body is None:  # the client went away mid-body: nobody to answer, and no server error
+                status, record.error_code = CLIENT_CLOSED_REQUEST, "client_closed_request"
+            else:
                 await self.app(scope, _replay(body, receive), send_with_id)
-        except errors.PayloadTooLargeError as exc:
+        except (errors.PayloadTooLargeError, errors.RequestTimeoutError) as exc:
             record.error_code = exc.code
             await _send_error(send_with_id, exc.status, exc.message, record.request_id, exc.code)
         except Exception:  # the catch-all: whatever went wrong, the client gets the JSON shape
@@ -67,15 +73,22 @@ class RequestContextMiddleware:
                 observability.flush_metrics()
 
 
-async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes | None:
-    """The whole body, or PayloadTooLargeError past `limit`; None when the client went away."""
+async def _read_body(receive: Receive, headers: Headers, limit: int, timeout: float) -> bytes | None:
+    """The whole body, or PayloadTooLargeError past `limit`, RequestTimeoutError when it has not all
+    arrived within `timeout` seconds (a client that never finishes must not hold the connection); None
+    when the client went away. (Under Lambda the body is complete before the app sees it.)"""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLargeError(f"the request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
+    deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        message = await receive()
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            message = await asyncio.wait_for(receive(), timeout=max(remaining, 0.0))
+        except TimeoutError as exc:
+            raise errors.RequestTimeoutError(f"the request body did not arrive within {timeout:g} s") from exc
         if message["type"] == "http.disconnect":
             return None
         chunk = message.get("body", b"")

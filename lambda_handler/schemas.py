@@ -41,7 +41,10 @@ class Reason(BaseModel):
     """One feature's push on the score, in log-odds (TreeSHAP of the native booster)."""
 
     feature: str
-    value: float = Field(description="the feature's value for this transaction")
+    value: float | None = Field(
+        description="the feature's value for this transaction; null when it is not finite (a ratio over a "
+        "zero balance, or an amount beyond float32)"
+    )
     contribution: float = Field(description="log-odds added by this feature (positive: towards fraud)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
@@ -36,7 +37,12 @@ def predict(
     reasons = None
     if contributions is not None:
         reasons = [
-            Reason(feature=c.feature, value=c.value, contribution=c.contribution) for c in contributions
+            Reason(
+                feature=c.feature,
+                value=c.value if math.isfinite(c.value) else None,
+                contribution=c.contribution,
+            )
+            for c in contributions
         ]
     record.scored(scorer.version, [score.feature_set], int(score.is_fraud))
     return PredictResponse(

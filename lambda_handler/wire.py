@@ -14,7 +14,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from fraud_model.scorer import BatchScores
-from fraud_model.transaction import TransactionType
+from fraud_model.transaction import MAX_STEP, TransactionType
 
 # `Money` of fraud_model.transaction. msgspec already refuses NaN tokens and numbers that overflow to
 # infinity; the bound says "finite" in the schema too.
@@ -30,7 +30,7 @@ class TransactionWire(Struct, forbid_unknown_fields=True, gc=False):
     type: TransactionType | None = None
     oldbalanceDest: Money | None = None
     newbalanceDest: Money | None = None
-    step: Annotated[int, Meta(ge=0)] | None = None
+    step: Annotated[int, Meta(ge=0, le=MAX_STEP)] | Annotated[float, Meta(ge=0, le=MAX_STEP)] | None = None
     nameOrig: Annotated[str, Meta(max_length=64)] | None = None
     nameDest: Annotated[str, Meta(max_length=64)] | None = None
 
@@ -65,7 +65,14 @@ _ENCODER = msgspec.json.Encoder()
 
 def decode_batch(body: bytes) -> list[TransactionWire]:
     """The transactions of a `/predict/batch` body; raises DecodeError for anything BatchRequest refuses."""
-    return _DECODER.decode(body).transactions
+    transactions = _DECODER.decode(body).transactions
+    for transaction in transactions:
+        step = transaction.step
+        if type(step) is float:  # `Transaction.step`: an integral float is that integer, others are refused
+            if not step.is_integer():
+                raise DecodeError("Expected `int`, got `float` - at `$.transactions[...].step`")
+            transaction.step = int(step)
+    return transactions
 
 
 def encode_batch(model_version: str, scores: BatchScores) -> bytes:
