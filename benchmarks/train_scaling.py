@@ -39,7 +39,7 @@ def data_file(rows: int, cache: Path) -> Path:
 
 
 # `fraud train`, optionally with the compiled forest walker hidden (as in an image built without a compiler).
-_FRAUD = "import sys; from fraud_model.cli import main; raise SystemExit(main())"
+_FRAUD = "import sys; from fraud_cli.main import main; raise SystemExit(main())"
 _FRAUD_NUMPY_WALK = "import sys; sys.modules['fraud_model._forest'] = None; " + _FRAUD.split("; ", 1)[1]
 
 

@@ -1,4 +1,4 @@
-"""`fraud train` and `fraud evaluate`: argparse wiring for fraud_model.cli and the container entry point.
+"""`fraud train` and `fraud evaluate`: argparse wiring for fraud_cli and the container entry point.
 
 Options override `FRAUD_*` environment variables; expected errors become one line on stderr and an exit code.
 """

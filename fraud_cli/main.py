@@ -20,8 +20,12 @@ _STORE_HELP = (
 )
 
 
-def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", metavar="URI", help=_STORE_HELP)
+def _add_store(parser: argparse.ArgumentParser, *, after: bool = False) -> None:
+    """`--store`; with `after`, for an action's own parser: accepted after the action too, and when absent
+    there it leaves the value given before the action (argparse would otherwise reset it to None)."""
+    parser.add_argument(
+        "--store", metavar="URI", help=_STORE_HELP, default=argparse.SUPPRESS if after else None
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,12 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list, show and promote model versions")
     _add_store(models)
     actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="every complete version, oldest first; * marks the current one")
+    listing = actions.add_parser("list", help="every complete version, oldest first; * marks the current one")
     show = actions.add_parser("show", help="a version's metadata (default: the current one)")
     show.add_argument("version", nargs="?")
-    actions.add_parser("current", help="print the current version")
-    promote = actions.add_parser("promote", help="verify a version and make it current (also rolls back)")
+    current = actions.add_parser("current", help="print the current version")
+    promote = actions.add_parser(
+        "promote", help="load a version completely and make it current (also rolls back)"
+    )
     promote.add_argument("version")
+    for action in (listing, show, current, promote):  # `fraud models promote V --store URI` too
+        _add_store(action, after=True)
     models.set_defaults(run=_models)
 
     generate = commands.add_parser("generate", help="write seeded PaySim-schema demo data")

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
-from fraud_model.cli import main
-from fraud_model.store import LocalStore
+from fraud_cli.main import main
+from fraud_model import artifact
+from fraud_model.store import LocalStore, S3Store
 from tests.factory import publish_tiny_version
+from tests.lambda_handler import model_factory
 
 SEED = '{"amount": 112.00, "oldbalanceOrg": 100.00, "newbalanceOrig": 0.00}'
 
@@ -24,9 +29,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalStore, list[st
 
 
 def test_help_lists_every_subcommand() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fraud_model.cli", "--help"], capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "fraud_cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     for command in ("train", "evaluate", "serve", "predict", "models", "generate"):
         assert command in result.stdout
@@ -51,6 +54,20 @@ def test_models_promote_then_current_rolls_back(
     capsys.readouterr()
     assert main(["models", "--store", uri, "current"]) == 0
     assert capsys.readouterr().out.strip() == store[1][0]
+
+
+def test_models_store_option_after_the_action_as_the_readme_writes_it(
+    store: tuple[LocalStore, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    shutil.copytree(store[0].root, tmp_path / "s")
+    uri = str(tmp_path / "s")
+    assert main(["models", "promote", store[1][0], "--store", uri]) == 0
+    assert main(["models", "current", "--store", uri]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == store[1][0]
+    assert main(["models", "--store", uri, "list"]) == 0  # before the action still works
+    assert main(["models", "list", "--store", uri]) == 0
 
 
 def test_models_show_prints_the_metadata(
@@ -127,3 +144,31 @@ def test_generate_writes_a_paysim_csv(tmp_path: Path, capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out)["rows"] == 500
     header = out.read_text().splitlines()[0]
     assert header.startswith("step,type,amount,nameOrig")
+
+
+def test_models_readme_deploy_lines_run_against_s3(store: tuple[LocalStore, list[str]]) -> None:
+    """The deploy guide's `fraud models list --store s3://$BUCKET` and `fraud models promote VERSION --store
+    s3://$BUCKET`, run as written by the installed `fraud` against S3 (a moto server)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        env = {**os.environ, "FRAUD_S3_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+        client = boto3.client("s3", endpoint_url=env["FRAUD_S3_ENDPOINT_URL"], region_name="us-east-1",
+                              **credentials)  # fmt: skip
+        client.create_bucket(Bucket="bucket")
+        s3 = S3Store("bucket", client=client)
+        first, second = (model_factory.copy_version(store[0], version, s3) for version in store[1])
+        fraud = str(Path(sys.executable).parent / "fraud")
+        listed = subprocess.run([fraud, "models", "list", "--store", "s3://bucket"], env=env,
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.splitlines() == [f"  {first}", f"* {second}"]
+        promoted = subprocess.run([fraud, "models", "promote", first, "--store", "s3://bucket"], env=env,
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+        assert promoted.returncode == 0, promoted.stderr
+        assert artifact.read_pointer(s3) == first
+    finally:
+        server.stop()
