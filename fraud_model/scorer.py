@@ -342,12 +342,16 @@ class Scorer:
         model = self._models[self.route(present)]
         features = model.feature_set.compute(records_to_columns([record], model.feature_set.inputs))
         booster = model.booster()
+        # XGBoost refuses infinite inputs (a ratio over a zero balance); the largest float32 takes the same
+        # branches at every split, so the reasons are those of the score. NaN stays NaN: missing.
+        largest = float(np.finfo(np.float32).max)
+        finite = np.nan_to_num(features, nan=np.nan, posinf=largest, neginf=-largest)
         if model.spec.library == "xgboost":
             import xgboost
 
-            contributions = booster.predict(xgboost.DMatrix(features), pred_contribs=True)[0][:-1]
+            contributions = booster.predict(xgboost.DMatrix(finite), pred_contribs=True)[0][:-1]
         else:
-            contributions = booster.predict(features, pred_contrib=True, num_threads=1)[0][:-1]
+            contributions = booster.predict(finite, pred_contrib=True, num_threads=1)[0][:-1]
         order = np.argsort(-np.abs(contributions))[:top]
         return [
             Contribution(

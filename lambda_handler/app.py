@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from lambda_handler import exception_handlers
 from lambda_handler.config import get_settings
+from lambda_handler.deps import strict_query
 from lambda_handler.middleware import RequestContextMiddleware
 from lambda_handler.routes import health, model, predict
 
@@ -21,7 +22,13 @@ _DESCRIPTION = (
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Fraud detection API", version=API_VERSION, description=_DESCRIPTION, redoc_url=None)
+    app = FastAPI(
+        title="Fraud detection API",
+        version=API_VERSION,
+        description=_DESCRIPTION,
+        redoc_url=None,
+        dependencies=[Depends(strict_query)],
+    )
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     settings = get_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -35,6 +35,30 @@ async def require_json(request: Request) -> None:
             "send the body as JSON with Content-Type: application/json",
             [ErrorDetail(field="content-type", reason=reason)],
         )
+
+
+def _declared_query(dependant: Any) -> set[str]:
+    """The query parameters a route (and its dependencies) declares."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query(sub)
+    return names
+
+
+async def strict_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare, or one given twice: like an unknown body field,
+    a typo (`?explian=true`) must not silently become "absent"."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    declared = _declared_query(dependant) if dependant is not None else set()
+    details = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name not in declared:
+            details.append(ErrorDetail(field=f"query.{name[:60]}", reason="unknown query parameter"))
+        elif len(request.query_params.getlist(name)) > 1:
+            details.append(ErrorDetail(field=f"query.{name}", reason="given more than once"))
+    if details:
+        raise errors.QueryError("the request is not valid", details[: errors.MAX_DETAILS])
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -42,6 +42,11 @@ class UnsupportedMediaTypeError(ApiError):
     code = "unsupported_media_type"
 
 
+class QueryError(ApiError):
+    status = 422
+    code = "validation_error"
+
+
 class PayloadTooLargeError(ApiError):
     status = 413
     code = "payload_too_large"

@@ -29,7 +29,7 @@ def serve(event: Any) -> dict[str, Any] | None:
     path = events.split_path(event)[1]
     if path != _PREDICT and path != _BATCH:
         return None
-    if not events.is_json(events.header(event, "content-type")):
+    if not events.is_json(events.header(event, "content-type")) or events.header(event, "content-encoding"):
         return None
     record = RequestRecord(
         request_id=resolve_request_id(events.request_id(event), events.header(event, REQUEST_ID_HEADER)),

@@ -51,12 +51,17 @@ class RequestContextMiddleware:
 
         settings = get_settings()
         try:
+            _check_encoding(headers)
             body = await _read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_seconds)
             if body is None:  # the client went away mid-body: nobody to answer, and no server error
                 status, record.error_code = CLIENT_CLOSED_REQUEST, "client_closed_request"
             else:
                 await self.app(scope, _replay(body, receive), send_with_id)
-        except (errors.PayloadTooLargeError, errors.RequestTimeoutError) as exc:
+        except (
+            errors.PayloadTooLargeError,
+            errors.RequestTimeoutError,
+            errors.UnsupportedMediaTypeError,
+        ) as exc:
             record.error_code = exc.code
             await _send_error(send_with_id, exc.status, exc.message, record.request_id, exc.code)
         except Exception:  # the catch-all: whatever went wrong, the client gets the JSON shape
@@ -71,6 +76,15 @@ class RequestContextMiddleware:
             observability.record_request(record, status)
             if event is None:  # under uvicorn each request is its own invocation
                 observability.flush_metrics()
+
+
+def _check_encoding(headers: Headers) -> None:
+    """415 for a compressed body: it is never decompressed, so it would otherwise fail as invalid JSON."""
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise errors.UnsupportedMediaTypeError(
+            f"content-encoding {encoding[:40]} is not supported: send the body uncompressed"
+        )
 
 
 async def _read_body(receive: Receive, headers: Headers, limit: int, timeout: float) -> bytes | None:

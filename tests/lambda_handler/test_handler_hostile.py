@@ -10,7 +10,7 @@ import pytest
 
 from fraud_model.store import LocalStore
 from lambda_handler.handler import handler
-from tests.lambda_handler.gateway_events import SEED, Context, body_of, http_api, rest_api
+from tests.lambda_handler.gateway_events import FULL, SEED, Context, body_of, http_api, rest_api
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
@@ -93,3 +93,41 @@ def test_handler_error_details_are_capped(store: LocalStore, context: Context) -
     details = _error(handler(http_api(path="/predict/batch", body=body), context))["details"]
     assert len(details) == 21
     assert details[-1] == {"field": "body", "reason": "1480 more errors not listed"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "reason"),
+    [
+        ("explian=true", "query.explian", "unknown query parameter"),
+        ("explain=true&explain=false", "query.explain", "given more than once"),
+    ],
+)
+def test_handler_unknown_or_repeated_query_parameter_is_a_422(
+    store: LocalStore, context: Context, query: str, field: str, reason: str
+) -> None:
+    response = handler(http_api(query=query), context)
+    assert response["statusCode"] == 422
+    assert _error(response)["details"] == [{"field": field, "reason": reason}]
+
+
+def test_handler_compressed_body_is_a_415(store: LocalStore, context: Context) -> None:
+    event = http_api(headers={"content-type": "application/json", "content-encoding": "gzip"})
+    response = handler(event, context)
+    assert response["statusCode"] == 415
+    assert "content-encoding gzip" in _error(response)["message"]
+
+
+def test_handler_integral_float_step_is_accepted(store: LocalStore, context: Context) -> None:
+    """`step` is declared an integer, and 1.0 is one (JSON Schema's integer); 1.5 is not."""
+    assert handler(http_api(body={**SEED, "step": 1.0}), context)["statusCode"] == 200
+    batch = {"transactions": [{**SEED, "step": 2.0}, {**SEED, "step": 3}]}
+    assert handler(http_api(path="/predict/batch", body=batch), context)["statusCode"] == 200
+    assert handler(http_api(body={**SEED, "step": 1.5}), context)["statusCode"] == 422
+
+
+def test_handler_explain_of_a_huge_amount_keeps_to_the_schema(store: LocalStore, context: Context) -> None:
+    huge = {**FULL, "amount": 1e300, "oldbalanceOrg": 0.0}
+    response = handler(http_api(body=huge, query="explain=true"), context)
+    assert response["statusCode"] == 200
+    for reason in body_of(response)["reasons"]:
+        assert reason["value"] is None or isinstance(reason["value"], float)
