@@ -21,8 +21,10 @@ def _integral(value: Any) -> Any:
     return value
 
 
+# The constraints before the validator, so that the JSON schema says minimum/maximum (the other way round,
+# pydantic wrote its own "ge"/"le" into it, which no client reads).
 Step = Annotated[
-    int, BeforeValidator(_integral), Field(ge=0, le=MAX_STEP, description="hour of the simulation")
+    int, Field(ge=0, le=MAX_STEP, description="hour of the simulation"), BeforeValidator(_integral)
 ]
 TransactionType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
 
