@@ -38,21 +38,31 @@ def engine() -> Engine:
     return found
 
 
+_BUILDS: dict[str, containers.Built] = {}
+
+
+def _build(engine: Engine, arch: str) -> containers.Built:
+    if arch not in _BUILDS:
+        _BUILDS[arch] = containers.build(engine, arch)
+    return _BUILDS[arch]
+
+
 @pytest.fixture(scope="session", params=assets.ARCHITECTURES)
 def built(request: pytest.FixtureRequest, engine: Engine) -> containers.Built:
     arch: str = request.param
     if arch not in engine.architectures():
         pytest.skip(f"{arch} images: this machine cannot run them (no QEMU registered in binfmt_misc)")
-    return containers.build(engine, arch)
+    return _build(engine, arch)
 
 
 @pytest.fixture(scope="session")
-def trained(
-    built: containers.Built, engine: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> TrainedStore:
-    store = tmp_path_factory.mktemp(f"image-store-{built.arch}")
+def trained(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> TrainedStore:
+    """Trained by this machine's own training image; the artifacts serve on either architecture (each
+    architecture's training image is run on its own by the tests, on less data: emulation is slow)."""
+    native = _build(engine, engine.architectures()[0])
+    store = tmp_path_factory.mktemp("image-store")
     versions = {
-        library: containers.train(engine, built.training, store, rows=TRAIN_ROWS, library=library)
+        library: containers.train(engine, native.training, store, rows=TRAIN_ROWS, library=library)
         for library in ("xgboost", "lightgbm")
     }
     return TrainedStore(store, versions)

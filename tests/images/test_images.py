@@ -11,12 +11,13 @@ import pytest
 
 from infra import assets
 from tests.images.conftest import TrainedStore
-from tests.images.containers import Built, installed_versions, lambda_container, python_in
+from tests.images.containers import Built, installed_versions, lambda_container, python_in, train
 from tests.images.engine import Engine
 from tests.lambda_handler.gateway_events import FULL, SEED, body_of, http_api, rest_api
 
 pytestmark = pytest.mark.slow
 SHARED = ["numpy", "xgboost-cpu", "lightgbm", "pydantic", "boto3"]
+SMALL_TRAIN_ROWS = 5_000  # per architecture (arm64 trains under emulation)
 
 
 def _locked(names: list[str]) -> dict[str, str]:
@@ -41,6 +42,16 @@ def test_training_image_publishes_a_verified_version(trained: TrainedStore) -> N
         assert {model["library"] for model in metadata["models"].values()} == {library}
         assert metadata["library_versions"][library] == _locked([f"{library}-cpu", library]).popitem()[1]
         assert (trained.path / "reports" / version / "report.md").exists()
+
+
+def test_training_image_trains_on_its_architecture(
+    built: Built, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    store = tmp_path_factory.mktemp(f"train-{built.arch}")
+    version = train(engine, built.training, store, rows=SMALL_TRAIN_ROWS, library="xgboost,lightgbm")
+    metadata = json.loads((store / "models" / version / "metadata.json").read_text())
+    assert set(metadata["models"]) == {"full", "origin"}
+    assert metadata["library_versions"]["numpy"] == _locked(["numpy"])["numpy"]
 
 
 def test_inference_image_has_the_compiled_walker_and_no_compiler(built: Built, engine: Engine) -> None:
