@@ -35,11 +35,11 @@ class Target:
         return f"CPython {major}.{minor}, glibc {libc}.{libc_minor}, {self.arch}"
 
     def tags(self) -> set[Tag]:
-        """What pip accepts: manylinux_2_N for each N up to this glibc, the legacy aliases, pure wheels."""
+        """What the images' pip accepts (requirements/install-wheels.sh): manylinux_2_N for N from 17 up to
+        this glibc, its alias manylinux2014, and pure wheels."""
         libc, newest = self.glibc
-        platforms = [f"manylinux_{libc}_{minor}_{self.arch}" for minor in range(newest, 4, -1)]
-        legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
-        platforms += [f"{name}_{self.arch}" for minor, name in legacy.items() if minor <= self.glibc[1]]
+        platforms = [f"manylinux_{libc}_{minor}_{self.arch}" for minor in range(newest, 16, -1)]
+        platforms.append(f"manylinux2014_{self.arch}")
         interpreter = f"cp{self.python[0]}{self.python[1]}"
         return {
             *cpython_tags(self.python, abis=[interpreter], platforms=platforms),

@@ -29,14 +29,18 @@ class Built:
 
 
 def build(engine: Engine, arch: str) -> Built:
-    """Both images for `arch`, each on the stand-in of its real base."""
+    """Both images for `arch`, each on the stand-in of its real base (and the stand-in for this machine's
+    architecture in the stages that run natively: a real base is one multi-arch tag, a stand-in is not)."""
+    native = engine.architectures()[0]
     tags, bases = {}, {}
     for image in assets.IMAGES:
-        bases[image.name] = standin(engine, _STANDIN_KIND[image.name], arch)
+        kind = _STANDIN_KIND[image.name]
+        bases[image.name] = standin(engine, kind, arch)
         tags[image.name] = f"fraud-{image.name}:test-{arch}"
-        engine.run("build", "--platform", docker_platform(arch), "--build-arg",
-                   f"BASE_IMAGE={bases[image.name]}", "-f", image.dockerfile, "-t", tags[image.name],
-                   str(assets.REPO_ROOT))  # fmt: skip
+        engine.run("build", "--platform", docker_platform(arch),
+                   "--build-arg", f"BASE_IMAGE={bases[image.name]}",
+                   "--build-arg", f"BUILD_BASE_IMAGE={standin(engine, kind, native)}",
+                   "-f", image.dockerfile, "-t", tags[image.name], str(assets.REPO_ROOT))  # fmt: skip
     return Built(arch, inference=tags["inference"], training=tags["training"], bases=bases)
 
 

@@ -45,3 +45,15 @@ def test_openapi_contract_holds_for_generated_requests(
         case.call_and_validate()
 
     check()
+
+
+def test_openapi_document_declares_the_limits_and_the_400() -> None:
+    document = create_app().openapi()
+    batch = document["components"]["schemas"]["BatchRequest"]["properties"]["transactions"]
+    assert batch["maxItems"] == 1000 and batch["minItems"] == 1
+    for path in ("/predict", "/predict/batch"):
+        assert {"400", "413", "415", "422", "503"} <= document["paths"][path]["post"]["responses"].keys()
+    step = document["components"]["schemas"]["Transaction"]["properties"]["step"]["anyOf"][0]
+    assert step["type"] == "integer" and step["minimum"] == 0
+    value = document["components"]["schemas"]["Reason"]["properties"]["value"]
+    assert {"type": "null"} in value["anyOf"]
