@@ -60,6 +60,12 @@ FEATURE_FUNCTIONS: dict[str, Callable[[Columns], np.ndarray]] = {
 }
 
 
+# Risk may not fall as these rise (+1) or rise as they rise (-1), all else equal: the boosters are trained
+# with these monotone constraints. The share of the sender's balance that leaves is the one the domain is
+# sure of: a fraudster who leaves a little behind must not look safer than one who drains the account.
+MONOTONE: dict[str, int] = {"orig_drain_ratio": 1}
+
+
 @dataclass(frozen=True)
 class FeatureSet:
     """An ordered feature list and the transaction fields it is computed from."""
@@ -68,6 +74,10 @@ class FeatureSet:
     inputs: tuple[str, ...]
     features: tuple[str, ...]
     description: str
+
+    def monotone(self) -> tuple[int, ...]:
+        """The monotone constraint of each feature, in order (0: none)."""
+        return tuple(MONOTONE.get(feature, 0) for feature in self.features)
 
     def compute(self, columns: Columns) -> np.ndarray:
         """Feature matrix (rows x features), float32 as the boosters see it."""

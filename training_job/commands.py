@@ -123,6 +123,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--stress",
+        action="store_true",
+        help="add the evasion stress test: the frauds changed as their author could (docs/training.md)",
+    )
+    parser.add_argument(
         "--natural-fraud-rate",
         type=float,
         help="fraud rate for the natural-rate figures (default: the model's)",
@@ -169,6 +174,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         natural_rate=args.natural_fraud_rate,
         progress=getattr(args, "progress", True),
         quarantine_out=Path(args.quarantine_out) if args.quarantine_out else None,
+        stress=getattr(args, "stress", False),
     )
     print(json.dumps(result, indent=2, allow_nan=False) if args.json else render_table(result))
     return 0

@@ -41,6 +41,8 @@ class TrainSettings(BaseSettings):
     # Training.
     libraries: Annotated[list[Library], NoDecode] = ["xgboost", "lightgbm"]
     class_weight: str = "sqrt"  # scale_pos_weight: none | sqrt | balanced | a number
+    monotone: bool = True  # the monotone constraints of fraud_model.features.MONOTONE
+    evasive_copies: int = Field(default=1, ge=0, le=10)  # changed copies of each training fraud (augment.py)
     max_rounds: int = Field(default=400, ge=1)
     early_stopping_rounds: int = Field(default=30, ge=1)
     learning_rate: float = Field(default=0.1, gt=0, le=1)

@@ -136,8 +136,10 @@ def evaluate_files(
     natural_rate: float | None = None,
     progress: bool = False,
     quarantine_out: Path | None = None,
+    stress: bool = False,
 ) -> dict[str, Any]:
-    """`fraud evaluate`: a published version (default: current) on PaySim files, as strict-JSON data."""
+    """`fraud evaluate`: a published version (default: current) on PaySim files, as strict-JSON data; with
+    `stress`, also the evasion stress test on the files' frauds (training_job.stress)."""
     store = open_store(store_uri)
     scorer = Scorer(load_version(store, version or read_pointer(store)))
     optional = tuple(name for name in FULL.inputs if name not in REQUIRED_REQUEST_FIELDS)
@@ -158,6 +160,10 @@ def evaluate_files(
         or constants.NATURAL_FRAUD_RATE
     )
     result = evaluate_version(scorer, dataset, natural_rate=float(rate))
+    if stress:
+        from training_job.stress import stress_test  # it builds on this module
+
+        result["stress"] = stress_test(scorer, dataset)
     return json_safe(
         {
             **result,
@@ -199,6 +205,15 @@ def render_table(result: Mapping[str, Any]) -> str:
     rows += [("natural rate (routed)", {**result["natural_rate"], "rows": None, "frauds": None})]
     for label, metrics in rows:
         lines.append(f"{label:<28}" + "".join(_cell(metrics.get(c)) for c in _COLUMNS))
+    if result.get("stress"):
+        from training_job.stress import render
+
+        lines += [
+            "",
+            "evasion stress test (the frauds changed as their author could):",
+            "",
+            render(result["stress"]),
+        ]
     return "\n".join(lines)
 
 

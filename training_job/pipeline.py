@@ -8,20 +8,20 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from fraud_model import constants
-from fraud_model.artifact import Metadata, new_version_id
+from fraud_model.artifact import LoadedVersion, Metadata, new_version_id
 from fraud_model.features import FEATURE_SETS, FeatureSet
 from fraud_model.forest import sigmoid
 from fraud_model.metrics import pr_auc, roc_auc
 from fraud_model.schema import TIME
 from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
-from training_job import evaluate, report
+from training_job import augment, evaluate, report, stress
 from training_job.config import TrainSettings
 from training_job.dataset import Dataset, generated_dataset, load_dataset
 from training_job.load import S3Reader
@@ -77,6 +77,7 @@ def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | N
     }
     splits = _split(dataset, settings, context)
     del dataset  # the splits hold copies; this frees the full columns before training
+    splits.train = augment.evasive_copies(splits.train, settings.evasive_copies, seed=settings.seed)
     positives = int(splits.train.labels.sum())
     negatives = len(splits.train) - positives
     spw = settings.scale_pos_weight(positives, negatives)
@@ -104,6 +105,9 @@ def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | N
         splits=context["splits"],
         report=f"{report_prefix}/report.md",
     )
+    with _timed(timings, "stress"):  # the version as it will be published, through the API's Scorer
+        scorer = Scorer(LoadedVersion(metadata=metadata, files=files))
+        context["stress"] = stress.stress_test(scorer, splits.holdout)
     with _timed(timings, "report"):
         context["timings"] = timings
         for name, data in report.build(metadata, results, context, plots=settings.plots).items():
@@ -184,6 +188,8 @@ def _feature_set(
     """Both libraries on one feature set; the champion is the better natural-rate PR AUC on validation."""
     features = list(feature_set.features)
     train_set = Matrix(feature_set.compute(splits.train.columns), splits.train.labels)
+    if settings.monotone:
+        params = replace(params, monotone=feature_set.monotone())
     # Early stopping measures the training objective itself (positives weighted like in training);
     # thresholds and the champion are judged at the natural rate (splits.validation_weights).
     labels = splits.validation.labels

@@ -90,6 +90,7 @@ def markdown(
     out += _data(context) + _splits(context) + _outliers(context) + _calibration(metadata, context)
     for r in results:
         out += _feature_set(r, images)
+    out += _stress(context)
     out += [
         "## Timings (seconds)",
         "",
@@ -97,6 +98,21 @@ def markdown(
         "",
     ]
     return "\n".join(out)
+
+
+def _stress(context: dict[str, Any]) -> list[str]:
+    if not context.get("stress"):
+        return []
+    from training_job.stress import render
+
+    return [
+        "## Evasion stress test",
+        "",
+        "The holdout's frauds as their author could change them (bookkeeping kept consistent), scored by the "
+        "published models against the legitimate holdout: see docs/training.md, *Evasion*.",
+        "",
+        render(context["stress"]),
+    ]
 
 
 def _data(context: dict[str, Any]) -> list[str]:

@@ -46,6 +46,7 @@ class BoostParams:
     threads: int = 0  # 0: every core
     seed: int = 42
     stopping_metric: str = "logloss"  # logloss | pr_auc, on the (natural-rate weighted) validation split
+    monotone: tuple[int, ...] = ()  # per feature (fraud_model.features.MONOTONE); empty: none
 
     @property
     def nthread(self) -> int:
@@ -138,6 +139,8 @@ def _train_xgboost(
         "seed": params.seed,
         "verbosity": 0,
     }
+    if any(params.monotone):
+        booster_params["monotone_constraints"] = "(" + ",".join(map(str, params.monotone)) + ")"
     booster = xgb.train(
         booster_params,
         dtrain,
@@ -189,6 +192,9 @@ def _train_lightgbm(
         "force_row_wise": True,
         "verbosity": -1,
     }
+    if any(params.monotone):
+        booster_params["monotone_constraints"] = list(params.monotone)
+        booster_params["monotone_constraints_method"] = "advanced"
     dtrain = lgb.Dataset(train_set.x, label=train_set.y, feature_name=features, params={"verbosity": -1})
     dvalid = lgb.Dataset(valid_set.x, label=valid_set.y, weight=valid_set.weight, reference=dtrain)
     rounds = [0]

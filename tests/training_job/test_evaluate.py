@@ -105,3 +105,21 @@ def test_evaluate_without_a_published_model_fails_in_one_line(
 ) -> None:
     code, _, err = _evaluate(capsys, "--store", str(tmp_path / "empty"), "--data", str(paysim_csv))
     assert code != 0 and err.startswith("error: ") and err.count("\n") == 1 and "fraud train" in err
+
+
+def test_evaluate_stress_adds_the_evasion_figures(
+    trained: pipeline.Outcome, paysim_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fraud evaluate --stress`: the same families as the training report, on the files' own frauds."""
+    from training_job.stress import FAMILIES
+
+    argv = ("--store", trained.store_uri, "--data", str(paysim_csv), "--stress")
+    code, out, _ = _evaluate(capsys, *argv, "--json")
+    stress = json.loads(out)["stress"]
+    assert code == 0 and set(stress) == {"full", "origin"}
+    assert all(set(families) == set(FAMILIES) for families in stress.values())
+    assert stress["full"]["remainder_20pct"]["frauds"] == stress["full"]["none"]["frauds"]
+    _, table, _ = _evaluate(capsys, *argv)
+    assert "evasion stress test" in table and "| split_3 |" in table
+    _, plain, _ = _evaluate(capsys, "--store", trained.store_uri, "--data", str(paysim_csv), "--json")
+    assert "stress" not in json.loads(plain)
