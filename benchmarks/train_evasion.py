@@ -23,9 +23,10 @@ from training_job.config import TrainSettings
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "paysim"
 VARIANTS = {
     "neither (baseline)": {"monotone": False, "evasive_copies": 0},
-    "monotone only": {"monotone": True, "evasive_copies": 0},
+    "monotone (shipped)": {"monotone": True, "evasive_copies": 0},
     "evasive copies only": {"monotone": False, "evasive_copies": 1},
-    "both (shipped)": {"monotone": True, "evasive_copies": 1},
+    "both": {"monotone": True, "evasive_copies": 1},
+    "both, copies weigh 0.2": {"monotone": True, "evasive_copies": 1, "evasive_weight": 0.2},
 }
 
 

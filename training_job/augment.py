@@ -19,8 +19,12 @@ _LEFT = (0.001, 0.5)  # share of the balance left behind, log-uniform
 _MONEY = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
 
 
-def evasive_copies(train: Dataset, copies: int, *, seed: int) -> Dataset:
-    """`train` plus `copies` changed copies of each of its frauds (labelled fraud) that had a balance."""
+WEIGHT = "_weight"  # a training row's weight: 1, or the copies' own
+
+
+def evasive_copies(train: Dataset, copies: int, *, seed: int, weight: float = 1.0) -> Dataset:
+    """`train` plus `copies` changed copies of each of its frauds (labelled fraud) that had a balance, each
+    weighing `weight` in training (the rows' weights are the column WEIGHT)."""
     if copies <= 0:
         return train
     frauds = train.take(np.flatnonzero((train.labels == 1) & (train.columns["oldbalanceOrg"] > 0)))
@@ -35,5 +39,6 @@ def evasive_copies(train: Dataset, copies: int, *, seed: int) -> Dataset:
         changed = with_amount(money, amount)
         parts.append(Dataset({**frauds.columns, **changed}, frauds.source, frauds.sources))
     columns = {name: np.concatenate([part.columns[name] for part in parts]) for name in train.columns}
+    columns[WEIGHT] = np.r_[np.ones(len(train)), np.full(len(columns[LABEL]) - len(train), weight)]
     assert (columns[LABEL][len(train) :] == 1).all()
     return Dataset(columns, np.concatenate([part.source for part in parts]), train.sources)

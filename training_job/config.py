@@ -42,7 +42,8 @@ class TrainSettings(BaseSettings):
     libraries: Annotated[list[Library], NoDecode] = ["xgboost", "lightgbm"]
     class_weight: str = "sqrt"  # scale_pos_weight: none | sqrt | balanced | a number
     monotone: bool = True  # the monotone constraints of fraud_model.features.MONOTONE
-    evasive_copies: int = Field(default=1, ge=0, le=10)  # changed copies of each training fraud (augment.py)
+    evasive_copies: int = Field(default=0, ge=0, le=10)  # changed copies of each training fraud (augment.py)
+    evasive_weight: float = Field(default=1.0, gt=0, le=1)  # each copy's weight in training
     max_rounds: int = Field(default=400, ge=1)
     early_stopping_rounds: int = Field(default=30, ge=1)
     learning_rate: float = Field(default=0.1, gt=0, le=1)
@@ -98,7 +99,7 @@ class TrainSettings(BaseSettings):
             raise ValueError("threshold policy 'fixed' needs fixed_threshold (FRAUD_FIXED_THRESHOLD)")
         return self
 
-    def scale_pos_weight(self, positives: int, negatives: int) -> float:
+    def scale_pos_weight(self, positives: float, negatives: float) -> float:
         """The positive-class weight for a training split with these counts."""
         ratio = negatives / max(positives, 1)
         return {"none": 1.0, "sqrt": ratio**0.5, "balanced": ratio}.get(self.class_weight) or float(

@@ -77,9 +77,13 @@ def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | N
     }
     splits = _split(dataset, settings, context)
     del dataset  # the splits hold copies; this frees the full columns before training
-    splits.train = augment.evasive_copies(splits.train, settings.evasive_copies, seed=settings.seed)
-    positives = int(splits.train.labels.sum())
-    negatives = len(splits.train) - positives
+    splits.train = augment.evasive_copies(
+        splits.train, settings.evasive_copies, seed=settings.seed, weight=settings.evasive_weight
+    )
+    # Class counts by weight: the evasive copies count as much as they weigh.
+    weights = splits.train.columns.get(augment.WEIGHT, np.ones(len(splits.train)))
+    positives = float(weights[splits.train.labels == 1].sum())
+    negatives = float(weights[splits.train.labels == 0].sum())
     spw = settings.scale_pos_weight(positives, negatives)
     offset = logit_offset(settings.natural_fraud_rate, positives, negatives, spw)
     params, policy = _boost_params(settings, spw), _threshold_policy(settings)
@@ -91,8 +95,8 @@ def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | N
         **settings.model_dump(exclude={"data", "model_store", "git_commit"}),
         "scale_pos_weight": spw,
         "logit_offset": offset,
-        "train_positives": positives,
-        "train_negatives": negatives,
+        "train_positives": int(positives) if positives.is_integer() else positives,
+        "train_negatives": int(negatives) if negatives.is_integer() else negatives,
     }
     metadata, files = build_version(
         version,
@@ -187,7 +191,11 @@ def _feature_set(
 ) -> FeatureSetResult:
     """Both libraries on one feature set; the champion is the better natural-rate PR AUC on validation."""
     features = list(feature_set.features)
-    train_set = Matrix(feature_set.compute(splits.train.columns), splits.train.labels)
+    train_set = Matrix(
+        feature_set.compute(splits.train.columns),
+        splits.train.labels,
+        splits.train.columns.get(augment.WEIGHT),
+    )
     if settings.monotone:
         params = replace(params, monotone=feature_set.monotone())
     # Early stopping measures the training objective itself (positives weighted like in training);

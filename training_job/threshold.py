@@ -57,7 +57,7 @@ def natural_rate_weights(labels: np.ndarray, source: np.ndarray, natural_rate: f
     return weights
 
 
-def logit_offset(natural_rate: float, positives: int, negatives: int, scale_pos_weight: float) -> float:
+def logit_offset(natural_rate: float, positives: float, negatives: float, scale_pos_weight: float) -> float:
     """Prior correction added to the margin: logit(pi) - log(P * spw / N).
 
     The booster learned log-odds under a training prior of odds P*spw/N; swapping that prior for the

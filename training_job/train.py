@@ -124,7 +124,9 @@ def verify(trained: Trained, x: np.ndarray) -> float:
 def _train_xgboost(
     features: list[str], train_set: Matrix, valid_set: Matrix, params: BoostParams, bar: tqdm
 ) -> Trained:
-    dtrain = xgb.QuantileDMatrix(train_set.x, label=train_set.y, nthread=params.nthread)
+    dtrain = xgb.QuantileDMatrix(
+        train_set.x, label=train_set.y, weight=train_set.weight, nthread=params.nthread
+    )
     dvalid = xgb.QuantileDMatrix(
         valid_set.x, label=valid_set.y, weight=valid_set.weight, ref=dtrain, nthread=params.nthread
     )
@@ -195,7 +197,13 @@ def _train_lightgbm(
     if any(params.monotone):
         booster_params["monotone_constraints"] = list(params.monotone)
         booster_params["monotone_constraints_method"] = "advanced"
-    dtrain = lgb.Dataset(train_set.x, label=train_set.y, feature_name=features, params={"verbosity": -1})
+    dtrain = lgb.Dataset(
+        train_set.x,
+        label=train_set.y,
+        weight=train_set.weight,
+        feature_name=features,
+        params={"verbosity": -1},
+    )
     dvalid = lgb.Dataset(valid_set.x, label=valid_set.y, weight=valid_set.weight, reference=dtrain)
     rounds = [0]
 
