@@ -43,11 +43,15 @@ _engine_start() {
     return 1
 }
 
+# With an engine up, the image tests must run (a skip would then be a failure): FRAUD_IMAGE_TESTS_REQUIRED.
 if _engine_up; then
     echo "container engine: using the daemon at ${DOCKER_HOST:-the default socket}"
+    export FRAUD_IMAGE_TESTS_REQUIRED=1
 elif [ "$(id -u)" -ne 0 ]; then
-    echo "container engine: none reachable and not root: the image tests will be skipped"
+    echo "container engine: NONE reachable and not root: the image tests will be SKIPPED"
+elif _engine_install && _engine_start; then
+    echo "container engine: dockerd at $DOCKER_HOST (data in $FRAUD_DOCKER_ROOT)"
+    export FRAUD_IMAGE_TESTS_REQUIRED=1
 else
-    _engine_install && _engine_start && echo "container engine: dockerd at $DOCKER_HOST (data in $FRAUD_DOCKER_ROOT)" \
-        || echo "container engine: could not start one: the image tests will be skipped"
+    echo "container engine: could NOT start one: the image tests will be SKIPPED"
 fi
