@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(action, after=True)
     models.set_defaults(run=_models)
 
+    from fraud_cli import decisions
+
+    decisions.add_parsers(commands, _add_store)
+
     generate = commands.add_parser("generate", help="write seeded PaySim-schema demo data")
     generate.add_argument("--rows", type=int, default=200_000)
     generate.add_argument("--fraud-rate", type=float, default=constants.NATURAL_FRAUD_RATE)
