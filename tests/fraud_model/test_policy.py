@@ -124,3 +124,14 @@ def test_policy_default_reproduces_the_models_verdict(tmp_path: Any) -> None:
                      "feature_set": score.feature_set}  # fmt: skip
         assert policy.decide(variables, {}).outcome == ("block" if score.is_fraud else "allow")
     assert np.any([s.is_fraud for s in scorer.score_records(records)])
+
+
+def test_policy_example_in_the_docs_compiles() -> None:
+    import json
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "decisions.md").read_text()
+    example = re.search(r"```json\n(.*?)```", text, re.DOTALL)
+    assert example is not None
+    policy = compile_policy(json.loads(example.group(1)))
+    assert [rule.id for rule in policy.rules] == ["trusted", "mule", "model", "near_drain"]
