@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from fraud_model import artifact
+from fraud_model import artifact, policy_store
 from fraud_model.errors import InputError
 from fraud_model.schema import AMOUNT_COLUMNS, TIME
 from fraud_model.scorer import Scorer
@@ -78,8 +78,14 @@ def predict_command(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     loaded = artifact.load_version(store, args.version or artifact.read_pointer(store))
     scorer = Scorer(loaded)
+    policy_version = policy_store.read_policy_pointer(store)
+    policy, _ = policy_store.load_policy(store, policy_version)
+    lists = {name: policy_store.read_list(store, name) for name in policy.lists}
     records = [t.model_dump(exclude_none=True) for t in transactions]
-    for record, score in zip(records, scorer.score_records(records), strict=True):
+    for transaction, record, score in zip(transactions, records, scorer.score_records(records), strict=True):
+        variables = {**transaction.model_dump(), "probability": score.fraud_probability,
+                     "is_fraud": score.is_fraud, "feature_set": score.feature_set}  # fmt: skip
+        decision = policy.decide(variables, lists)
         answer: dict[str, Any] = {
             "is_fraud": score.is_fraud,
             "confidence": score.confidence,  # unrounded, as the API answers
@@ -87,6 +93,9 @@ def predict_command(args: argparse.Namespace) -> int:
             "threshold": score.threshold,
             "model_version": scorer.version,
             "feature_set": score.feature_set,
+            "outcome": decision.outcome,
+            "matched_rules": list(decision.matched),
+            "policy_version": policy_version,
         }
         if args.explain:
             answer["reasons"] = [vars(c) for c in scorer.explain(record)]

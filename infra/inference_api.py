@@ -22,7 +22,7 @@ from fraud_model import constants
 from infra import assets, nag
 from infra.config import ApiAuth, LambdaArchitecture
 from infra.gateway_errors import add_gateway_errors
-from infra.model_bucket import MODELS_PREFIX, ModelBucket
+from infra.model_bucket import LISTS_PREFIX, MODELS_PREFIX, POLICIES_PREFIX, ModelBucket
 
 STAGE_NAME = "prod"
 # The FastAPI routes; API Gateway answers anything else with 403 without invoking the function.
@@ -32,6 +32,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/health"),
     ("GET", "/ready"),
     ("GET", "/model"),
+    ("GET", "/policy"),
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
 )
@@ -121,7 +122,7 @@ class InferenceApi(Construct):
             description="Inference function: read models/ in the model store, write its own log group.",
         )
         log_group.grant_write(role)
-        store.grant_read(role, MODELS_PREFIX)
+        store.grant_read(role, MODELS_PREFIX, POLICIES_PREFIX, LISTS_PREFIX)
         function = lambda_.DockerImageFunction(
             self,
             "Function",

@@ -15,6 +15,8 @@ MODELS_PREFIX = (
     f"{constants.MODELS_PREFIX}/"  # model versions and the CURRENT pointer: the Lambda reads only this
 )
 REPORTS_PREFIX = f"{constants.REPORTS_PREFIX}/"  # evaluation reports, plots, quarantined rows
+POLICIES_PREFIX = "policies/"  # decision policies and their CURRENT pointer (fraud_model.policy_store)
+LISTS_PREFIX = "lists/"  # the lists policies name
 
 
 class ModelBucket(Construct):

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from lambda_handler import errors, events
 from lambda_handler.config import Settings, get_settings
 from lambda_handler.model_cache import ModelCache, get_model_cache
+from lambda_handler.policy_cache import ActivePolicy, get_policy_cache
 from lambda_handler.request_context import RequestRecord
 from lambda_handler.schemas import ErrorDetail
 
@@ -19,6 +20,10 @@ async def _settings() -> Settings:
 
 async def _model_cache() -> ModelCache:
     return get_model_cache()  # no I/O here: routes call .get() after their input validated
+
+
+async def _policy() -> ActivePolicy:
+    return get_policy_cache().get()  # never fails: the last good policy, or the default
 
 
 async def _record(request: Request) -> RequestRecord:
@@ -64,3 +69,4 @@ async def strict_query(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ModelCacheDep = Annotated[ModelCache, Depends(_model_cache)]
 RecordDep = Annotated[RequestRecord, Depends(_record)]
+PolicyDep = Annotated[ActivePolicy, Depends(_policy)]

@@ -15,6 +15,7 @@ from lambda_handler import events, observability, service, wire
 from lambda_handler.config import get_settings
 from lambda_handler.errors import ModelUnavailableError
 from lambda_handler.model_cache import get_model_cache
+from lambda_handler.policy_cache import get_policy_cache
 from lambda_handler.request_context import REQUEST_ID_HEADER, RequestRecord, resolve_request_id
 
 _PREDICT, _BATCH = "/predict", "/predict/batch"
@@ -66,8 +67,11 @@ def _answer(path: str, body: bytes, max_batch_size: int, record: RequestRecord) 
         transactions = wire.decode_batch(body)
         if len(transactions) > max_batch_size:
             return None
-        return service.predict_batch(get_model_cache().get(), transactions, record=record)
+        scorer = get_model_cache().get()
+        return service.predict_batch(scorer, transactions, record=record, policy=get_policy_cache().get())
     transaction = Transaction.model_validate_json(body)
-    response = service.predict(get_model_cache().get(), transaction, explain=False, record=record)
+    scorer = get_model_cache().get()
+    policy = get_policy_cache().get()
+    response = service.predict(scorer, transaction, explain=False, record=record, policy=policy)
     # FastAPI serialises a response_model with the model's own serializer (by alias): the same bytes.
     return response.__pydantic_serializer__.to_json(response, by_alias=True)

@@ -116,3 +116,18 @@ def clear() -> None:
     """Drop queued metric lines (tests)."""
     _pending.clear()
     metrics.clear_metrics()
+
+
+def policy_load_failed(
+    version: str | None, error: Exception, *, serving: str, unexpected: bool = False
+) -> None:
+    """The last good policy (or the default) keeps deciding; the cause is logged."""
+    extra = {
+        "policy_version": version,
+        "error": f"{type(error).__name__}: {error}",
+        "serving_policy": serving,
+    }
+    if unexpected:
+        logger.error("policy load failed unexpectedly", extra=extra, exc_info=error)
+    else:
+        logger.warning("policy load failed", extra=extra)

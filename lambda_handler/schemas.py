@@ -79,6 +79,11 @@ class PredictResponse(BaseModel):
     model_version: str
     feature_set: str = Field(description='"full" (type and destination balances present) or "origin"')
     reasons: list[Reason] | None = Field(default=None, description="top reasons, with ?explain=true")
+    outcome: str = Field(description="the decision policy's outcome: allow, review, block, ...")
+    matched_rules: list[str] = Field(description="ids of the policy's rules that decided it")
+    policy_version: str = Field(
+        description="the decision policy's version (\"default\": the model's verdict)"
+    )
 
 
 class BatchPrediction(TypedDict):
@@ -89,6 +94,8 @@ class BatchPrediction(TypedDict):
     fraud_probability: float
     threshold: float
     feature_set: str
+    outcome: str
+    matched_rules: list[str]
 
 
 class BatchResponse(BaseModel):
@@ -97,7 +104,16 @@ class BatchResponse(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
     model_version: str
+    policy_version: str
     predictions: list[BatchPrediction]
+
+
+class PolicyResponse(BaseModel):
+    """The decision policy this instance applies, and the lists it names (sizes only)."""
+
+    version: str
+    policy: dict[str, Any]
+    list_sizes: dict[str, int]
 
 
 class HealthResponse(BaseModel):

@@ -15,10 +15,12 @@ from fraud_model.scorer import Contribution, Scorer
 from fraud_model.transaction import Transaction
 from lambda_handler import observability, wire
 from lambda_handler.errors import ModelUnavailableError
+from lambda_handler.policy_cache import ActivePolicy
 from lambda_handler.request_context import RequestRecord
 from lambda_handler.schemas import (
     FeatureSetInfo,
     ModelResponse,
+    PolicyResponse,
     PredictResponse,
     Reason,
 )
@@ -28,7 +30,12 @@ _SCORED_FIELDS = tuple(dict.fromkeys(name for fs in FEATURE_SETS.values() for na
 
 
 def predict(
-    scorer: Scorer, transaction: Transaction, *, explain: bool, record: RequestRecord
+    scorer: Scorer,
+    transaction: Transaction,
+    *,
+    explain: bool,
+    record: RequestRecord,
+    policy: ActivePolicy,
 ) -> PredictResponse:
     fields = transaction.__dict__  # the validated field values (None = absent), without a copy
     with np.errstate(all="ignore"):  # absurd but valid amounts overflow float32 features: scored, not warned
@@ -45,6 +52,9 @@ def predict(
             for c in contributions
         ]
     record.scored(scorer.version, [score.feature_set], int(score.is_fraud))
+    variables = {**fields, "probability": score.fraud_probability, "is_fraud": score.is_fraud,
+                 "feature_set": score.feature_set}  # fmt: skip
+    decision = policy.policy.decide(variables, policy.lists)
     return PredictResponse(
         is_fraud=score.is_fraud,
         confidence=score.confidence,
@@ -53,6 +63,9 @@ def predict(
         model_version=scorer.version,
         feature_set=score.feature_set,
         reasons=reasons,
+        outcome=decision.outcome,
+        matched_rules=list(decision.matched),
+        policy_version=policy.version,
     )
 
 
@@ -68,13 +81,32 @@ def _explain(scorer: Scorer, fields: dict[str, Any]) -> list[Contribution]:
         ) from exc
 
 
-def predict_batch(scorer: Scorer, transactions: Sequence[Any], *, record: RequestRecord) -> bytes:
+def predict_batch(
+    scorer: Scorer, transactions: Sequence[Any], *, record: RequestRecord, policy: ActivePolicy
+) -> bytes:
     """The response body for validated transactions (Transaction or wire.TransactionWire), in order."""
     fields = {name: list(map(attrgetter(name), transactions)) for name in _SCORED_FIELDS}
     with np.errstate(all="ignore"):
         scores = scorer.score_lists(fields)
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
-    return wire.encode_batch(scorer.version, scores)
+    rows: list[dict[str, Any]] = []
+    if policy.policy.verdict_only() is None:  # the default policy needs no per-row variables
+        names = list(Transaction.model_fields)
+        probability, flags = scores.fraud_probability.tolist(), scores.is_fraud.tolist()
+        rows = [
+            {**{name: getattr(t, name) for name in names}, "probability": p, "is_fraud": f, "feature_set": s}
+            for t, p, f, s in zip(transactions, probability, flags, scores.feature_set, strict=True)
+        ]
+    outcomes, matched = policy.policy.decide_many(rows, scores.is_fraud, policy.lists)
+    return wire.encode_batch(scorer.version, scores, policy.version, outcomes, matched)
+
+
+def policy_info(policy: ActivePolicy) -> PolicyResponse:
+    return PolicyResponse(
+        version=policy.version,
+        policy=dict(policy.document),
+        list_sizes={name: len(values) for name, values in policy.lists.items()},
+    )
 
 
 def model_info(scorer: Scorer) -> ModelResponse:

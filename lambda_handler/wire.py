@@ -49,12 +49,15 @@ class PredictionWire(Struct, gc=False):
     fraud_probability: float
     threshold: float
     feature_set: str
+    outcome: str
+    matched_rules: tuple[str, ...]
 
 
 class BatchResponseWire(Struct, gc=False):
     """`lambda_handler.schemas.BatchResponse`, in its field order."""
 
     model_version: str
+    policy_version: str
     predictions: list[PredictionWire]
 
 
@@ -75,8 +78,14 @@ def decode_batch(body: bytes) -> list[TransactionWire]:
     return transactions
 
 
-def encode_batch(model_version: str, scores: BatchScores) -> bytes:
-    """The `/predict/batch` response body (a BatchResponse), built from the scorer's columns."""
+def encode_batch(
+    model_version: str,
+    scores: BatchScores,
+    policy_version: str,
+    outcomes: list[str],
+    matched: list[tuple[str, ...]],
+) -> bytes:
+    """The `/predict/batch` response body (a BatchResponse), built from the scorer's and policy's columns."""
     predictions = list(
         map(
             PredictionWire,
@@ -85,6 +94,8 @@ def encode_batch(model_version: str, scores: BatchScores) -> bytes:
             scores.fraud_probability.tolist(),
             scores.threshold.tolist(),
             scores.feature_set,
+            outcomes,
+            matched,
         )
     )
-    return _ENCODER.encode(BatchResponseWire(model_version, predictions))
+    return _ENCODER.encode(BatchResponseWire(model_version, policy_version, predictions))

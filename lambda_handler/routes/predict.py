@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from fraud_model.transaction import Transaction
 from lambda_handler import service
-from lambda_handler.deps import ModelCacheDep, RecordDep, require_json
+from lambda_handler.deps import ModelCacheDep, PolicyDep, RecordDep, require_json
 from lambda_handler.routes.responses import errors_for
 from lambda_handler.schemas import BatchResponse, PredictResponse, batch_request
 
@@ -28,19 +28,22 @@ def build_router(max_batch_size: int) -> APIRouter:
         transaction: Transaction,
         cache: ModelCacheDep,
         record: RecordDep,
+        policy: PolicyDep,
         explain: Annotated[bool, Query(description="add the top reasons (TreeSHAP)")] = False,
     ) -> PredictResponse:
-        return service.predict(cache.get(), transaction, explain=explain, record=record)
+        scorer = cache.get()
+        return service.predict(scorer, transaction, explain=explain, record=record, policy=policy)
 
     @router.post("/predict/batch", response_model=BatchResponse, summary="Score many transactions, in order")
     async def predict_batch(
         request: batch_model,  # type: ignore[valid-type]  # a class, built above
         cache: ModelCacheDep,
         record: RecordDep,
+        policy: PolicyDep,
     ) -> Response:
         transactions = request.transactions  # type: ignore[attr-defined]
         # The body is a BatchResponse, encoded once by lambda_handler.wire (the fast path's bytes too).
-        content = service.predict_batch(cache.get(), transactions, record=record)
+        content = service.predict_batch(cache.get(), transactions, record=record, policy=policy)
         return Response(content=content, media_type="application/json")
 
     return router

@@ -92,6 +92,8 @@ def test_predict_scores_the_seed_request(
     answer = json.loads(capsys.readouterr().out)
     assert isinstance(answer["is_fraud"], bool) and 0 <= answer["confidence"] <= 1
     assert answer["model_version"] == store[1][1] and answer["feature_set"] == "origin"
+    assert answer["outcome"] == ("block" if answer["is_fraud"] else "allow")  # the default policy
+    assert answer["policy_version"] == "default"
 
 
 def test_predict_scores_a_json_lines_file_in_order(

@@ -20,7 +20,7 @@ from infra.inference_api import (
     InferenceApi,
     serving_environment,
 )
-from infra.model_bucket import MODELS_PREFIX, ModelBucket
+from infra.model_bucket import ModelBucket
 from lambda_handler.app import create_app
 from lambda_handler.config import Settings
 from lambda_handler.schemas import ErrorResponse
@@ -136,16 +136,17 @@ def test_inference_api_environment_values_parse_as_settings(
     assert settings.model_version == "20250101T000000Z"
 
 
-def test_inference_api_function_reads_only_models(synth: Synth) -> None:
+def test_inference_api_function_reads_only_models_policies_and_lists(synth: Synth) -> None:
     s3 = [s for s in policy_statements(synth.key, synth.function_role_id) if "s3:" in str(s["Action"])]
     granted = {(a, render(r)) for s in s3 for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
     (listing,) = [s for s in s3 if s["Action"] == "s3:ListBucket"]
 
     assert granted == {
-        ("s3:GetObject", object_arn(synth.store_id, f"{MODELS_PREFIX}*")),
+        *(("s3:GetObject", object_arn(synth.store_id, f"{p}*")) for p in ("models/", "policies/", "lists/")),
         ("s3:ListBucket", render({"Fn::GetAtt": [synth.store_id, "Arn"]})),
     }
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models", "models/", "models/*"]}}
+    prefixes = [v for p in ("models", "policies", "lists") for v in (p, f"{p}/", f"{p}/*")]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
 
 
 def test_inference_api_requires_an_api_key_on_every_method_but_the_docs(synth: Synth) -> None:

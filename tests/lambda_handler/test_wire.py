@@ -145,9 +145,15 @@ def test_wire_response_is_a_batch_response_in_its_field_order() -> None:
         threshold=np.array([0.5, 0.5, 0.5]),
         feature_set=["full", "origin", "full"],
     )
-    body = wire.encode_batch("v1", scores)
+    matched = [("model_says_fraud",), (), ("model_says_fraud",)]
+    body = wire.encode_batch("v1", scores, "default", ["block", "allow", "block"], matched)
     response = BatchResponse.model_validate_json(body)
-    assert response.model_version == "v1"
+    assert (response.model_version, response.policy_version) == ("v1", "default")
+    assert [p["matched_rules"] for p in response.predictions] == [
+        ["model_says_fraud"],
+        [],
+        ["model_says_fraud"],
+    ]
     assert [p["fraud_probability"] for p in response.predictions] == probability.tolist()
     assert [p["confidence"] for p in response.predictions] == [0.9, 1 - 1e-7, 0.5]
     assert [p["is_fraud"] for p in response.predictions] == [True, False, True]
