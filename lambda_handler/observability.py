@@ -92,15 +92,22 @@ def model_load_failed(
 ) -> None:
     """A warning for a store or artifact error (the last good model keeps serving); an error with the
     traceback for anything else, which is a bug to fix."""
-    extra = {
-        "model_version": version,
-        "error": f"{type(error).__name__}: {error}",
-        "serving_version": serving,
-    }
+    _load_failed("model", {"model_version": version, "serving_version": serving}, error, unexpected)
+
+
+def policy_load_failed(
+    version: str | None, error: Exception, *, serving: str, unexpected: bool = False
+) -> None:
+    """The same for the decision policy: the last good one (or the default) keeps deciding."""
+    _load_failed("policy", {"policy_version": version, "serving_policy": serving}, error, unexpected)
+
+
+def _load_failed(what: str, extra: dict[str, Any], error: Exception, unexpected: bool) -> None:
+    extra = {**extra, "error": f"{type(error).__name__}: {error}"}
     if unexpected:
-        logger.error("model load failed unexpectedly", extra=extra, exc_info=error)
+        logger.error(f"{what} load failed unexpectedly", extra=extra, exc_info=error)
     else:
-        logger.warning("model load failed", extra=extra)
+        logger.warning(f"{what} load failed", extra=extra)
 
 
 def flush_metrics() -> None:
@@ -116,18 +123,3 @@ def clear() -> None:
     """Drop queued metric lines (tests)."""
     _pending.clear()
     metrics.clear_metrics()
-
-
-def policy_load_failed(
-    version: str | None, error: Exception, *, serving: str, unexpected: bool = False
-) -> None:
-    """The last good policy (or the default) keeps deciding; the cause is logged."""
-    extra = {
-        "policy_version": version,
-        "error": f"{type(error).__name__}: {error}",
-        "serving_policy": serving,
-    }
-    if unexpected:
-        logger.error("policy load failed unexpectedly", extra=extra, exc_info=error)
-    else:
-        logger.warning("policy load failed", extra=extra)
