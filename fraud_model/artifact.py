@@ -151,14 +151,11 @@ def load_version(store: Store, version: str) -> LoadedVersion:
 def read_pointer(store: Store) -> str:
     """The current version's id; NotFoundError when nothing has been published yet."""
     try:
-        pointer = json.loads(store.read(constants.CURRENT_POINTER))
-        return _check_version(str(pointer["version"]))
+        return pointed_version(store, constants.CURRENT_POINTER)
     except NotFoundError as exc:
         raise NotFoundError(
             f"no current model in {store.uri} ({constants.CURRENT_POINTER} not found): run `fraud train`"
         ) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ArtifactError(f"unreadable pointer {constants.CURRENT_POINTER} in {store.uri}") from exc
 
 
 def promote(store: Store, version: str) -> None:
@@ -167,16 +164,37 @@ def promote(store: Store, version: str) -> None:
     from fraud_model.scorer import Scorer  # the scorer builds on this module
 
     Scorer(load_version(store, version)).verify_native()
-    pointer = {"version": version, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    store.write(constants.CURRENT_POINTER, json.dumps(pointer).encode())
+    write_pointer(store, constants.CURRENT_POINTER, version)
 
 
 def list_versions(store: Store) -> list[str]:
     """Versions that have a manifest (complete publishes), oldest first."""
+    return published_versions(store, constants.MODELS_PREFIX)
+
+
+# Pointers and versions, for models (models/) and decision policies (policies/) alike.
+
+
+def pointed_version(store: Store, pointer_key: str) -> str:
+    """The version a pointer names; NotFoundError when it does not exist, ArtifactError when unreadable."""
+    try:
+        pointer = json.loads(store.read(pointer_key))
+        return _check_version(str(pointer["version"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"unreadable pointer {pointer_key} in {store.uri}") from exc
+
+
+def write_pointer(store: Store, pointer_key: str, version: str) -> None:
+    """Point at `version` (call only once it has been loaded completely)."""
+    pointer = {"version": version, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    store.write(pointer_key, json.dumps(pointer).encode())
+
+
+def published_versions(store: Store, prefix: str) -> list[str]:
+    """The versions under `prefix` that have a manifest (complete publishes), oldest first."""
     suffix = f"/{constants.MANIFEST_FILE}"
-    prefix = f"{constants.MODELS_PREFIX}/"
     return sorted(
-        key[len(prefix) : -len(suffix)]
-        for key in store.list(constants.MODELS_PREFIX)
-        if key.startswith(prefix) and key.endswith(suffix) and key.count("/") == 2
+        key[len(prefix) + 1 : -len(suffix)]
+        for key in store.list(prefix)
+        if key.startswith(f"{prefix}/") and key.endswith(suffix) and key.count("/") == 2
     )

@@ -76,29 +76,20 @@ def load_policy(store: Store, version: str) -> tuple[Policy, dict[str, Any]]:
 def read_policy_pointer(store: Store) -> str:
     """The current policy version; DEFAULT_VERSION when none was ever published."""
     try:
-        pointer = json.loads(store.read(POLICY_POINTER))
-        return _checked(str(pointer["version"]))
+        return artifact.pointed_version(store, POLICY_POINTER)
     except NotFoundError:
         return DEFAULT_VERSION
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ArtifactError(f"unreadable pointer {POLICY_POINTER} in {store.uri}") from exc
 
 
 def promote_policy(store: Store, version: str) -> None:
     """Make `version` current (also the rollback), after loading it completely."""
     load_policy(store, version)
-    pointer = {"version": version, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    store.write(POLICY_POINTER, json.dumps(pointer).encode())
+    artifact.write_pointer(store, POLICY_POINTER, version)
 
 
 def list_policies(store: Store) -> list[str]:
     """Published versions (those with a manifest), oldest first."""
-    suffix = f"/{constants.MANIFEST_FILE}"
-    return sorted(
-        key[len(POLICIES_PREFIX) + 1 : -len(suffix)]
-        for key in store.list(POLICIES_PREFIX)
-        if key.endswith(suffix) and key.count("/") == 2
-    )
+    return artifact.published_versions(store, POLICIES_PREFIX)
 
 
 def read_list(store: Store, name: str) -> frozenset[str]:
