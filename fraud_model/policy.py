@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from types import CodeType
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ VARIABLES: dict[str, tuple[Kind, bool]] = {
     "is_fraud": ("boolean", False),
     "feature_set": ("string", False),
 }
+_NO_BUILTINS: dict[str, Any] = {"__builtins__": {}}
 _COMPARISONS = {ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn}
 _ORDERING = {ast.Lt, ast.LtE, ast.Gt, ast.GtE}
 
@@ -87,6 +89,7 @@ class Policy:
     rules: tuple[Rule, ...]
     lists: tuple[str, ...]
 
+    @cached_property
     def verdict_only(self) -> tuple[str, str, str] | None:
         """(rule id, outcome when the model says fraud, otherwise) when the policy only follows the model's
         verdict (the default policy): batches are then decided with one numpy call."""
@@ -101,7 +104,7 @@ class Policy:
         lists: Mapping[str, frozenset[str]],
     ) -> tuple[list[str], list[tuple[str, ...]]]:
         """Outcomes and matched rule ids for many transactions (each row: its variables)."""
-        verdict = self.verdict_only()
+        verdict = self.verdict_only
         if verdict is not None:
             rule, fraud, otherwise = verdict
             outcomes = np.where(is_fraud, fraud, otherwise).tolist()
@@ -112,14 +115,16 @@ class Policy:
     def decide(self, variables: Mapping[str, Any], lists: Mapping[str, frozenset[str]]) -> Decision:
         """The outcome for one transaction's variables (absent fields: None) and the current lists."""
         scope = {**variables, **{f"__list_{name}": lists.get(name, frozenset()) for name in self.lists}}
-        matched = tuple(rule.id for rule in self.rules if eval(rule.code, {"__builtins__": {}}, scope))  # noqa: S307
+        if self.mode == "first_matched":  # evaluated in order, up to the first match
+            for rule in self.rules:
+                if eval(rule.code, _NO_BUILTINS, scope):  # noqa: S307 - checked, whitelisted bytecode
+                    return Decision(rule.outcome, (rule.id,))
+            return Decision(self.default_outcome, ())
+        matched = [rule for rule in self.rules if eval(rule.code, _NO_BUILTINS, scope)]  # noqa: S307
         if not matched:
             return Decision(self.default_outcome, ())
-        if self.mode == "first_matched":
-            first = next(rule for rule in self.rules if rule.id == matched[0])
-            return Decision(first.outcome, matched[:1])
-        hit = {rule.outcome for rule in self.rules if rule.id in matched}
-        return Decision(next(o for o in self.precedence if o in hit), matched)
+        hit = {rule.outcome for rule in matched}
+        return Decision(next(o for o in self.precedence if o in hit), tuple(rule.id for rule in matched))
 
 
 def compile_policy(document: Mapping[str, Any]) -> Policy:

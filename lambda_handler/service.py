@@ -90,7 +90,7 @@ def predict_batch(
         scores = scorer.score_lists(fields)
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
     rows: list[dict[str, Any]] = []
-    if policy.policy.verdict_only() is None:  # the default policy needs no per-row variables
+    if policy.policy.verdict_only is None:  # the default policy needs no per-row variables
         names = list(Transaction.model_fields)
         probability, flags = scores.fraud_probability.tolist(), scores.is_fraud.tolist()
         rows = [
