@@ -80,6 +80,15 @@ class _Model:
         return self._booster
 
 
+def native_margin(library: str, booster: Any, features: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """Raw margins (log-odds) from a native booster itself: what its forest export is checked against."""
+    if library == "xgboost":
+        import xgboost
+
+        return np.asarray(booster.predict(xgboost.DMatrix(features, nthread=threads), output_margin=True))
+    return np.asarray(booster.predict(features, raw_score=True, num_threads=threads))
+
+
 def load_booster(library: str, native: bytes) -> Any:
     """A native booster from its file's bytes (XGBoost UBJSON or LightGBM text)."""
     if not native:  # XGBoost's loader aborts the whole process on an empty buffer (measured: 3.2.0)
@@ -218,16 +227,10 @@ class Scorer:
         (ArtifactError when one does not load or disagrees): `promote` calls this, so the version that
         becomes current explains with the trees it scores with."""
         for model in self._models.values():
-            booster = model.booster()
             features = model.feature_set.compute(_probe_columns(rows, model.feature_set.inputs))
-            if model.spec.library == "xgboost":
-                import xgboost
-
-                margin = booster.predict(xgboost.DMatrix(features, nthread=1), output_margin=True)
-            else:
-                margin = booster.predict(features, raw_score=True, num_threads=1)
+            margin = native_margin(model.spec.library, model.booster(), features)
             try:
-                model.forest.verify(features, np.asarray(margin), tolerance=1e-4)
+                model.forest.verify(features, margin, tolerance=1e-4)
             except ArtifactError as exc:
                 raise ArtifactError(
                     f"model version {self.version}: {model.spec.native_file} and {model.spec.forest_file} "

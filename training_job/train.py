@@ -18,6 +18,7 @@ import xgboost as xgb
 from tqdm import tqdm
 
 from fraud_model.forest import Forest, from_lightgbm_dump, from_xgboost_json
+from fraud_model.scorer import native_margin
 from training_job.errors import TrainingError
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,7 @@ class Trained:
 
     def native_margin(self, x: np.ndarray) -> np.ndarray:
         """Raw margins (log-odds) from the native booster itself."""
-        if self.library == "xgboost":
-            return np.asarray(self.booster.predict(xgb.DMatrix(x, nthread=self.nthread), output_margin=True))
-        return np.asarray(self.booster.predict(x, raw_score=True, num_threads=self.nthread))
+        return native_margin(self.library, self.booster, x, threads=self.nthread)
 
 
 def train(
