@@ -57,11 +57,7 @@ class RequestContextMiddleware:
                 status, record.error_code = CLIENT_CLOSED_REQUEST, "client_closed_request"
             else:
                 await self.app(scope, _replay(body, receive), send_with_id)
-        except (
-            errors.PayloadTooLargeError,
-            errors.RequestTimeoutError,
-            errors.UnsupportedMediaTypeError,
-        ) as exc:
+        except errors.ApiError as exc:  # raised here, before the app: too large, too slow, compressed
             record.error_code = exc.code
             await _send_error(send_with_id, exc.status, exc.message, record.request_id, exc.code)
         except Exception:  # the catch-all: whatever went wrong, the client gets the JSON shape
