@@ -13,7 +13,7 @@ import numpy as np
 
 from fraud_model.schema import LABEL
 from training_job.dataset import Dataset
-from training_job.stress import with_amount
+from training_job.stress import remainder
 
 _LEFT = (0.001, 0.5)  # share of the balance left behind, log-uniform
 _MONEY = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
@@ -35,8 +35,7 @@ def evasive_copies(train: Dataset, copies: int, *, seed: int, weight: float = 1.
     for _ in range(copies):
         left = np.exp(rng.uniform(np.log(_LEFT[0]), np.log(_LEFT[1]), len(frauds)))
         money = {name: frauds.columns[name] for name in _MONEY if name in frauds.columns}
-        amount = np.minimum(money["amount"], money["oldbalanceOrg"] * (1.0 - left))
-        changed = with_amount(money, amount)
+        changed = remainder(left)(money)  # the stress test's own change, with a share drawn per fraud
         parts.append(Dataset({**frauds.columns, **changed}, frauds.source, frauds.sources))
     columns = {name: np.concatenate([part.columns[name] for part in parts]) for name in train.columns}
     columns[WEIGHT] = np.r_[np.ones(len(train)), np.full(len(columns[LABEL]) - len(train), weight)]

@@ -44,7 +44,9 @@ def with_amount(frauds: Columns, amount: np.ndarray) -> Columns:
     return out
 
 
-def remainder(share: float) -> Callable[[Columns], Columns]:
+def remainder(share: float | np.ndarray) -> Callable[[Columns], Columns]:
+    """Leave `share` of the balance behind (one share, or one per transaction)."""
+
     def leave(frauds: Columns) -> Columns:
         old = frauds["oldbalanceOrg"]
         amount = np.where(old > 0, np.minimum(frauds["amount"], old * (1.0 - share)), frauds["amount"])
