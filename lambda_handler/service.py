@@ -11,7 +11,8 @@ import numpy as np
 
 from fraud_model.errors import ArtifactError
 from fraud_model.features import FEATURE_SETS
-from fraud_model.scorer import Contribution, Scorer
+from fraud_model.policy import columns as policy_columns
+from fraud_model.scorer import BatchScores, Contribution, Scorer
 from fraud_model.transaction import Transaction
 from lambda_handler import observability, wire
 from lambda_handler.errors import ModelUnavailableError
@@ -89,16 +90,23 @@ def predict_batch(
     with np.errstate(all="ignore"):
         scores = scorer.score_lists(fields)
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
-    rows: list[dict[str, Any]] = []
-    if policy.policy.verdict_only is None:  # the default policy needs no per-row variables
-        names = list(Transaction.model_fields)
-        probability, flags = scores.fraud_probability.tolist(), scores.is_fraud.tolist()
-        rows = [
-            {**{name: getattr(t, name) for name in names}, "probability": p, "is_fraud": f, "feature_set": s}
-            for t, p, f, s in zip(transactions, probability, flags, scores.feature_set, strict=True)
-        ]
-    outcomes, matched = policy.policy.decide_many(rows, scores.is_fraud, policy.lists)
-    return wire.encode_batch(scorer.version, scores, policy.version, outcomes, matched)
+    decisions = policy.policy.decide_columns(_variables(policy, transactions, fields, scores), policy.lists)
+    return wire.encode_batch(scorer.version, scores, policy.version, decisions.outcome, decisions.matched)
+
+
+def _variables(
+    policy: ActivePolicy, transactions: Sequence[Any], fields: dict[str, list[Any]], scores: BatchScores
+) -> dict[str, np.ndarray]:
+    """The columns the active policy's rules read (the default policy: only the verdict)."""
+    wanted = policy.policy.variables | {"is_fraud"}
+    model = {"probability": scores.fraud_probability, "is_fraud": scores.is_fraud,
+             "feature_set": scores.feature_set}  # fmt: skip
+    values: dict[str, Any] = {
+        name: model[name] if name in model else fields[name] if name in fields
+        else list(map(attrgetter(name), transactions))
+        for name in wanted
+    }  # fmt: skip
+    return policy_columns(values)
 
 
 def policy_info(policy: ActivePolicy) -> PolicyResponse:

@@ -135,3 +135,109 @@ def test_policy_example_in_the_docs_compiles() -> None:
     assert example is not None
     policy = compile_policy(json.loads(example.group(1)))
     assert [rule.id for rule in policy.rules] == ["trusted", "mule", "model", "near_drain"]
+
+
+CLAUSES = (
+    "amount >= 0.9 * oldbalanceOrg",
+    "oldbalanceOrg - amount < 1",
+    "newbalanceDest == oldbalanceDest + amount",
+    "oldbalanceDest != 0",
+    "-1 < step - 2 <= 5",
+    "type in ('TRANSFER', 'CASH_OUT')",
+    "type not in ('PAYMENT',)",
+    "nameDest in lists.blocked_dest",
+    "nameOrig not in lists.trusted",
+    "nameOrig == 'C1'",
+    "probability >= 0.3",
+    "is_fraud",
+    "is_fraud == False",
+    "feature_set == 'full'",
+)
+
+
+def _random_expression(rng: np.random.Generator, depth: int = 0) -> str:
+    if depth > 2 or rng.random() < 0.4:
+        return str(CLAUSES[rng.integers(len(CLAUSES))])
+    if rng.random() < 0.2:
+        return f"not ({_random_expression(rng, depth + 1)})"
+    joiner = " and " if rng.random() < 0.5 else " or "
+    return joiner.join(f"({_random_expression(rng, depth + 1)})" for _ in range(rng.integers(2, 4)))
+
+
+def _random_rows(rng: np.random.Generator, n: int) -> dict[str, list[Any]]:
+    def maybe(values: list[Any]) -> list[Any]:  # optional fields: absent in about a third of the rows
+        return [None if rng.random() < 0.3 else v for v in values]
+
+    amount = rng.choice([0.0, 1.0, 90.0, 100.0, 5e3], n).tolist()
+    return {
+        "amount": amount,
+        "oldbalanceOrg": rng.choice([0.0, 100.0, 5e3], n).tolist(),
+        "newbalanceOrig": rng.choice([0.0, 10.0], n).tolist(),
+        "oldbalanceDest": maybe(rng.choice([0.0, 3.0], n).tolist()),
+        "newbalanceDest": maybe(rng.choice([0.0, 3.0, 93.0, 100.0], n).tolist()),
+        "step": maybe(rng.integers(0, 9, n).tolist()),
+        "type": maybe(rng.choice(["TRANSFER", "CASH_OUT", "PAYMENT"], n).tolist()),
+        "nameOrig": maybe(rng.choice(["C1", "C2", "C3"], n).tolist()),
+        "nameDest": maybe(rng.choice(["C1", "C2", "M1"], n).tolist()),
+        "probability": rng.choice([0.0, 0.3, 0.9], n).tolist(),
+        "is_fraud": (rng.random(n) < 0.3).tolist(),
+        "feature_set": rng.choice(["full", "origin"], n).tolist(),
+    }
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_policy_columns_decide_exactly_as_each_transaction_alone(seed: int) -> None:
+    """The numpy form of random policies (both modes, absent fields, lists, arithmetic, chains) gives every
+    row the outcome and matched rules the one-transaction form gives it."""
+    from fraud_model.policy import columns
+
+    rng = np.random.default_rng(seed)
+    rules = [
+        {
+            "id": f"r{i}",
+            "expression": _random_expression(rng),
+            "outcome": str(rng.choice(["allow", "review", "block"])),
+        }
+        for i in range(int(rng.integers(1, 12)))
+    ]
+    policy = _policy(str(rng.choice(["first_matched", "all_matched"])), rules)
+    values = _random_rows(rng, 300)
+    decisions = policy.decide_columns(columns(values, policy.variables | {"is_fraud"}), LISTS)
+    for i in range(300):
+        one = policy.decide({name: column[i] for name, column in values.items()}, LISTS)
+        assert (decisions.outcome[i], decisions.matched[i]) == (one.outcome, one.matched), rules
+    assert len(set(decisions.matched)) > 1  # rows differ: the comparison is not vacuous
+
+
+def test_policy_arithmetic_compares_shares_of_the_balance() -> None:
+    policy = _policy(
+        "first_matched",
+        [
+            {
+                "id": "near_drain",
+                "expression": "amount >= 0.95 * oldbalanceOrg and amount < oldbalanceOrg",
+                "outcome": "review",
+            }
+        ],  # fmt: skip
+    )
+    assert policy.decide({**TRANSFER, "amount": 4900.0}, LISTS).outcome == "review"
+    assert policy.decide({**TRANSFER, "amount": 5000.0}, LISTS).outcome == "allow"
+    assert policy.decide({**TRANSFER, "amount": 100.0}, LISTS).outcome == "allow"
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("amount / oldbalanceOrg > 0.9", "Div is not allowed"),
+        ("amount > 1e400", "beyond the largest number"),
+        ("amount * 10000000000000000000000 > 1", "beyond the largest number"),
+        ("type + 'x' == 'y'", "need numbers"),
+        ("-type == 'x'", "need a number"),
+        ("amount ** 2 > 1", "Pow is not allowed"),
+    ],
+)
+def test_policy_arithmetic_outside_plus_minus_times_on_numbers_is_refused(
+    expression: str, reason: str
+) -> None:
+    with pytest.raises(PolicyError, match=re.escape(reason)):
+        compile_policy({"rules": [{"id": "r1", "expression": expression, "outcome": "block"}]})
