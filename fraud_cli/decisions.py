@@ -11,7 +11,7 @@ from typing import Any
 
 from fraud_model import policy_store
 from fraud_model.errors import InputError
-from fraud_model.store import open_store
+from fraud_model.store import Store, open_store
 
 
 def add_parsers(commands: Any, add_store: Callable[..., None]) -> None:
@@ -29,7 +29,30 @@ def add_parsers(commands: Any, add_store: Callable[..., None]) -> None:
     show.add_argument("version", nargs="?")
     promote = actions.add_parser("promote", help="make a version current (also rolls back)")
     promote.add_argument("version")
-    for action in (validate, publish, listing, current, show, promote):
+    backtest = actions.add_parser(
+        "backtest",
+        help="what a policy would decide on labelled files, per rule and outcome, against the current one",
+    )
+    backtest.add_argument("policy", help="a policy file, or a published version (or 'default')")
+    backtest.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="URI",
+        help="labelled PaySim-schema CSV(.gz)/Parquet files, directories or s3:// prefixes",
+    )
+    backtest.add_argument("--model", metavar="VERSION", help="model version (default: the current one)")
+    backtest.add_argument(
+        "--against", metavar="VERSION", help="policy to compare with (default: the current one)"
+    )
+    backtest.add_argument(
+        "--stress",
+        action="store_true",
+        help="also decide the frauds changed as an adversary could (remainders, splits, rounding)",
+    )
+    backtest.add_argument("--json", action="store_true", help="the result as JSON")
+    backtest.add_argument("--progress", action="store_true", help="progress bars while reading")
+    for action in (validate, publish, listing, current, show, promote, backtest):
         add_store(action, after=True)
     policy.set_defaults(run=_policy)
 
@@ -51,6 +74,8 @@ def add_parsers(commands: Any, add_store: Callable[..., None]) -> None:
 
 def _policy(args: argparse.Namespace) -> int:
     store = open_store(args.store)
+    if args.action == "backtest":
+        return _backtest(args, store)
     if args.action in ("validate", "publish"):
         try:
             document = policy_store.parse(args.file.read_bytes())
@@ -95,4 +120,22 @@ def _lists(args: argparse.Namespace) -> int:
         change = {"add": args.values} if args.action == "add" else {"remove": args.values}
         values = policy_store.change_list(store, args.name, **change)
         print(f"list {args.name}: {len(values)} values")
+    return 0
+
+
+def _backtest(args: argparse.Namespace, store: Store) -> int:
+    from fraud_model.policy import compile_policy
+    from training_job.backtest import backtest, render_table
+
+    path = Path(args.policy)
+    if path.is_file():
+        document = policy_store.parse(path.read_bytes())
+        policy = compile_policy(document)
+    elif path.suffix or "/" in args.policy:
+        raise InputError(f"{args.policy}: no such policy file")
+    else:
+        policy, document = policy_store.load_policy(store, args.policy)
+    result = backtest(policy, document, args.data, store_uri=store.uri, model_version=args.model,
+                      against=args.against, progress=args.progress, stress=args.stress)  # fmt: skip
+    print(json.dumps(result, indent=2) if args.json else render_table(result))
     return 0

@@ -4,8 +4,8 @@ execution mode, checked and compiled once (never at request time), then evaluate
 Expressions are a small, typed subset of Python's expression syntax, parsed with `ast` and refused unless
 every node is on a whitelist: `and`, `or`, `not`, comparisons (`==` `!=` `<` `<=` `>` `>=` `in` `not in`),
 `+` `-` `*` on numbers, numbers, strings, booleans, tuples of constants, variables, and list membership as
-`field in lists.NAME`. The variables are the transaction's fields, the model's `probability`, `is_fraud` and
-`feature_set`. A comparison involving a field the transaction does not carry is false.
+`field in lists.NAME`. The variables are the transaction's fields and the model's `probability`, `threshold`,
+`is_fraud` and `feature_set`. A comparison involving a field the transaction does not carry is false.
 
 Each checked expression compiles twice: to Python bytecode for one transaction (`decide`, run with no
 builtins; measured here ~0.2 µs for a three-clause rule, against 1.5 µs for simpleeval and 14 µs for compiled
@@ -47,9 +47,14 @@ VARIABLES: dict[str, tuple[Kind, bool]] = {
     "nameOrig": ("string", True),
     "nameDest": ("string", True),
     "probability": ("number", False),
+    "threshold": (
+        "number",
+        False,
+    ),  # the deciding model's: `probability >= 0.5 * threshold` survives retraining
     "is_fraud": ("boolean", False),
     "feature_set": ("string", False),
 }
+MODEL_VARIABLES = ("probability", "threshold", "is_fraud", "feature_set")
 _NO_BUILTINS: dict[str, Any] = {"__builtins__": {}}
 _COMPARISONS = {ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn}
 _ORDERING = {ast.Lt, ast.LtE, ast.Gt, ast.GtE}
@@ -162,6 +167,14 @@ class Policy:
         picked = [choices[i] for i in first.ravel().tolist()]
         return Decisions([c[0] for c in picked], [c[1] for c in picked])
 
+    def answered(self, matched: np.ndarray) -> np.ndarray:
+        """(rules, rows) booleans: the rules each answer's `matched_rules` names (first_matched: the first
+        true rule only; all_matched: every true rule)."""
+        if self.mode == "all_matched" or matched.shape[0] == 0:
+            return matched
+        first = np.where(matched.any(axis=0), matched.argmax(axis=0), -1)
+        return np.arange(matched.shape[0])[:, None] == first[None, :]
+
     def _all_matched(self, indexes: np.ndarray) -> tuple[str, tuple[str, ...]]:
         if indexes.size == 0:
             return self.default_outcome, ()
@@ -271,6 +284,12 @@ def _rule(raw: Any, outcomes: tuple[str, ...], lists: tuple[str, ...]) -> Rule:
         compile(vector, f"<rule {rule_id} over columns>", "eval"),
         frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in VARIABLES),
     )
+
+
+def model_variables(score: Any) -> dict[str, Any]:
+    """The model's variables from a scorer's Score (values) or BatchScores (columns)."""
+    return {"probability": score.fraud_probability, "threshold": score.threshold, "is_fraud": score.is_fraud,
+            "feature_set": score.feature_set}  # fmt: skip
 
 
 def columns(

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from fraud_model import artifact, policy_store
 from fraud_model.errors import InputError
+from fraud_model.policy import model_variables
 from fraud_model.schema import AMOUNT_COLUMNS, TIME
 from fraud_model.scorer import Scorer
 from fraud_model.store import open_store
@@ -83,9 +84,7 @@ def predict_command(args: argparse.Namespace) -> int:
     lists = {name: policy_store.read_list(store, name) for name in policy.lists}
     records = [t.model_dump(exclude_none=True) for t in transactions]
     for transaction, record, score in zip(transactions, records, scorer.score_records(records), strict=True):
-        variables = {**transaction.model_dump(), "probability": score.fraud_probability,
-                     "is_fraud": score.is_fraud, "feature_set": score.feature_set}  # fmt: skip
-        decision = policy.decide(variables, lists)
+        decision = policy.decide({**transaction.model_dump(), **model_variables(score)}, lists)
         answer: dict[str, Any] = {
             "is_fraud": score.is_fraud,
             "confidence": score.confidence,  # unrounded, as the API answers

@@ -12,6 +12,7 @@ import numpy as np
 from fraud_model.errors import ArtifactError
 from fraud_model.features import FEATURE_SETS
 from fraud_model.policy import columns as policy_columns
+from fraud_model.policy import model_variables
 from fraud_model.scorer import BatchScores, Contribution, Scorer
 from fraud_model.transaction import Transaction
 from lambda_handler import observability, wire
@@ -53,9 +54,7 @@ def predict(
             for c in contributions
         ]
     record.scored(scorer.version, [score.feature_set], int(score.is_fraud))
-    variables = {**fields, "probability": score.fraud_probability, "is_fraud": score.is_fraud,
-                 "feature_set": score.feature_set}  # fmt: skip
-    decision = policy.policy.decide(variables, policy.lists)
+    decision = policy.policy.decide({**fields, **model_variables(score)}, policy.lists)
     return PredictResponse(
         is_fraud=score.is_fraud,
         confidence=score.confidence,
@@ -99,8 +98,7 @@ def _variables(
 ) -> dict[str, np.ndarray]:
     """The columns the active policy's rules read (the default policy: only the verdict)."""
     wanted = policy.policy.variables | {"is_fraud"}
-    model = {"probability": scores.fraud_probability, "is_fraud": scores.is_fraud,
-             "feature_set": scores.feature_set}  # fmt: skip
+    model = model_variables(scores)
     values: dict[str, Any] = {
         name: model[name] if name in model else fields[name] if name in fields
         else list(map(attrgetter(name), transactions))

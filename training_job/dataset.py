@@ -1,7 +1,8 @@
 """Read and validate every input into one columnar data set: typed columns plus the source of each row.
 
 Columns follow fraud_model.features' convention (money as float64, `type` as TYPE_CODES, -1 / NaN when an
-optional field is absent), so FeatureSet.compute and the Scorer take them as they are.
+optional field is absent), so FeatureSet.compute and the Scorer take them as they are. Account names are read
+only when asked for (a policy backtest's lists), as Python strings (None when absent).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def _load_file(
     progress: bool,
     s3: S3Reader | None,
 ) -> tuple[dict[str, list[np.ndarray]], int]:
-    wanted = [name for name in (*required, *optional) if name not in NAME_COLUMNS]
+    wanted = [*required, *optional]
     parts: dict[str, list[np.ndarray]] = {}
     rows = 0
     for batch in read_batches(file, wanted, s3=s3, progress=progress):
@@ -133,10 +134,12 @@ def _assemble(
     source = np.repeat(np.arange(len(parts), dtype=np.int16), lengths)
     columns: dict[str, np.ndarray] = {}
     for name in names:
-        dtype = _DTYPES.get(name, np.float64)
-        blank = -1 if name == TYPE else np.nan
+        dtype = object if name in NAME_COLUMNS else _DTYPES.get(name, np.float64)
+        blank = -1 if name == TYPE else None if name in NAME_COLUMNS else np.nan
         pieces = [
-            np.concatenate(cols[name]) if name in cols else np.full(length, blank)
+            np.concatenate(cols[name])
+            if name in cols
+            else np.full(length, blank, dtype=object if blank is None else None)
             for cols, length in zip(parts, lengths, strict=True)
         ]
         for cols in parts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from fraud_model.errors import InputError
 from fraud_model.features import FEATURE_SETS, FULL
 from fraud_model.metrics import binary_report, json_safe
 from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS, TYPE
-from fraud_model.scorer import Scorer
+from fraud_model.scorer import BatchScores, Scorer
 from fraud_model.store import open_store
 from training_job.dataset import Dataset, load_dataset
 from training_job.threshold import natural_rate_weights
@@ -82,33 +83,63 @@ def present_mask(dataset: Dataset, inputs: tuple[str, ...]) -> np.ndarray:
     return mask
 
 
-def evaluate_version(scorer: Scorer, dataset: Dataset, *, natural_rate: float) -> dict[str, Any]:
-    """Routed like the API, plus each feature set's model on every row it can score."""
-    names = [s["uri"] for s in dataset.sources]
-    labels = dataset.labels
+@dataclass
+class Routed:
+    """Every row scored like the API scores it: by the richest model its fields allow."""
+
+    probability: np.ndarray  # NaN where no model can score the row
+    is_fraud: np.ndarray
+    feature_set: np.ndarray  # index into `names`; -1: no model
+    names: list[str]
+    thresholds: dict[str, float]
+    each: dict[str, tuple[np.ndarray, np.ndarray]]  # feature set -> (rows it can score, their probabilities)
+
+    def verdicts(self, rows: slice | np.ndarray = slice(None)) -> BatchScores:
+        """The API's answers for `rows` (a row no model can score: feature set None, threshold NaN)."""
+        codes = self.feature_set[rows]
+        thresholds = np.array([*self.thresholds.values(), np.nan])  # code -1 -> the last
+        return BatchScores(
+            fraud_probability=self.probability[rows],
+            is_fraud=self.is_fraud[rows],
+            threshold=thresholds[codes],
+            feature_set=np.array([*self.names, None], dtype=object)[codes].tolist(),
+        )
+
+
+def route(scorer: Scorer, dataset: Dataset) -> Routed:
+    """Each feature set's model on every row it can score, and the API's routing among them."""
+    names = [name for name in FEATURE_SETS if name in scorer.feature_sets]
     routed = np.full(len(dataset), -1, dtype=np.int8)
     scores = np.full(len(dataset), np.nan)
     decisions = np.zeros(len(dataset), dtype=bool)
-    breakdown: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
-    for code, name in enumerate(FEATURE_SETS):
-        if name not in scorer.feature_sets:
-            continue
+    each: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for code, name in enumerate(names):
         rows = present_mask(dataset, FEATURE_SETS[name].inputs)
-        threshold = scorer.model(name).threshold
-        thresholds[name] = threshold
-        subset = dataset.take(rows)
-        p = probabilities(scorer, name, subset)
-        breakdown[name] = measure(
-            subset.labels, p, threshold, source=subset.source, names=names, natural_rate=natural_rate
-        )
+        threshold = thresholds[name] = scorer.model(name).threshold
+        p = probabilities(scorer, name, dataset.take(rows))
+        each[name] = rows, p
         take = rows & (routed < 0)
         routed[take] = code
         scores[take] = p[take[rows]]
         decisions[take] = p[take[rows]] >= threshold
-    counts = {
-        name: int((routed == code).sum()) for code, name in enumerate(FEATURE_SETS) if name in thresholds
-    }
+    return Routed(scores, decisions, routed, names, thresholds, each)
+
+
+def evaluate_version(scorer: Scorer, dataset: Dataset, *, natural_rate: float) -> dict[str, Any]:
+    """Routed like the API, plus each feature set's model on every row it can score."""
+    names = [s["uri"] for s in dataset.sources]
+    labels = dataset.labels
+    routed = route(scorer, dataset)
+    breakdown: dict[str, Any] = {}
+    for name, (rows, p) in routed.each.items():
+        breakdown[name] = measure(
+            labels[rows], p, routed.thresholds[name], source=dataset.source[rows], names=names,
+            natural_rate=natural_rate,
+        )  # fmt: skip
+    thresholds = routed.thresholds
+    scores, decisions = routed.probability, routed.is_fraud
+    counts = {name: int((routed.feature_set == code).sum()) for code, name in enumerate(routed.names)}
     first = next((name for name, n in counts.items() if n), next(iter(thresholds)))
     report = measure(
         labels,

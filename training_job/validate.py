@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fraud_model.schema import AMOUNT_COLUMNS, LABEL, TIME, TRANSACTION_TYPES, TYPE
+from fraud_model.schema import AMOUNT_COLUMNS, LABEL, NAME_COLUMNS, TIME, TRANSACTION_TYPES, TYPE
 from training_job.errors import DataQualityError
 
 TRAIN_COLUMNS = (TIME, TYPE, *AMOUNT_COLUMNS, LABEL)
@@ -154,6 +154,12 @@ def check_batch(
 
 
 def _check_column(name: str, array: pa.Array, *, absent_ok: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    if name in NAME_COLUMNS:  # identifiers: any text, as Python strings (None = absent)
+        text = array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
+        missing = _mask(text.is_null())
+        return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object), {
+            "missing": missing & (not absent_ok)
+        }
     if name == TYPE:
         codes, missing, unknown = _type_codes(array)
         return codes, {"missing": missing & (not absent_ok), "unknown": unknown}
