@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import ast
 import copy
-import functools
+import itertools
+import operator
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from types import CodeType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from fraud_model.errors import InputError
+from fraud_model.features import FEATURE_SETS
+from fraud_model.schema import TRANSACTION_TYPES
 
 Kind = Literal["number", "string", "boolean"]
 Mode = Literal["first_matched", "all_matched"]
@@ -56,6 +61,8 @@ VARIABLES: dict[str, tuple[Kind, bool]] = {
 }
 MODEL_VARIABLES = ("probability", "threshold", "is_fraud", "feature_set")
 _NO_BUILTINS: dict[str, Any] = {"__builtins__": {}}
+_WEIGHTS = 2.0 ** np.arange(52)  # rule i's bit in a row's combination key
+_MAX_COMBOS = 4096  # all_matched decisions remembered per policy, by which rules were true
 _COMPARISONS = {ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn}
 _ORDERING = {ast.Lt, ast.LtE, ast.Gt, ast.GtE}
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult)  # no division: a zero balance would fail at request time
@@ -79,8 +86,8 @@ class Rule:
     description: str
     expression: str
     outcome: str
-    code: CodeType  # one transaction: variables are values (None = absent)
-    vector: CodeType  # many: variables are columns (see `columns`)
+    check: ast.expr  # for one transaction: variables are values (None = absent)
+    vector: ast.expr  # for many: variables are columns (see `columns`)
     variables: frozenset[str]
 
 
@@ -108,6 +115,31 @@ class Policy:
     default_outcome: str
     rules: tuple[Rule, ...]
     lists: tuple[str, ...]
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _one(self) -> tuple[CodeType, list[Decision]]:
+        """Every rule in one code object (one `eval` a transaction): first_matched -> the index of the first
+        true rule (-1: none), all_matched -> a tuple of each rule's truth."""
+        if self.mode == "first_matched":
+            body: ast.expr = ast.Constant(-1)
+            for index in reversed(range(len(self.rules))):
+                body = ast.IfExp(self.rules[index].check, ast.Constant(index), body)
+        else:
+            body = ast.Tuple([rule.check for rule in self.rules], ast.Load())
+        code = compile(ast.fix_missing_locations(ast.Expression(body)), "<policy>", "eval")
+        decisions = [Decision(rule.outcome, (rule.id,)) for rule in self.rules]
+        return code, [*decisions, Decision(self.default_outcome, ())]  # [-1]: no rule matched
+
+    def _globals(self, lists: Mapping[str, frozenset[str]]) -> dict[str, Any]:
+        """The lists as the rules' globals (absent variables default to None), built once per lists object."""
+        cached = self._memo.get("globals")
+        if cached is not None and cached[0] is lists:
+            return cached[1]
+        scope: dict[str, Any] = {"__builtins__": {}, **dict.fromkeys(VARIABLES)}
+        scope.update({f"__list_{name}": lists.get(name, frozenset()) for name in self.lists})
+        self._memo["globals"] = (lists, scope)
+        return scope
 
     @cached_property
     def verdict_only(self) -> tuple[str, str, str] | None:
@@ -131,11 +163,24 @@ class Policy:
                 scope[f"__present_{name}"] = _present(columns[name])
         for name in self.lists:
             scope[f"__list_{name}"] = lists.get(name, frozenset())
-        out = np.zeros((len(self.rules), rows), dtype=bool)
         with np.errstate(all="ignore"):  # absurd amounts overflow to inf: compared, not warned about
-            for i, rule in enumerate(self.rules):
-                out[i] = eval(rule.vector, _NO_BUILTINS, scope)  # noqa: S307 - checked, whitelisted
+            truths = eval(self._many, _NO_BUILTINS, scope)  # noqa: S307 - checked, whitelisted
+        if all(isinstance(truth, np.ndarray) and truth.shape == (rows,) for truth in truths):
+            return np.array(truths, dtype=bool).reshape(len(self.rules), rows)  # one call, not one a rule
+        out = np.zeros((len(self.rules), rows), dtype=bool)
+        for i, truth in enumerate(truths):  # a rule that is a constant (or a policy with no rules)
+            out[i] = truth
         return out
+
+    @cached_property
+    def _many(self) -> CodeType:
+        """Every rule over columns in one code object (a tuple of their truths), each sub-expression that
+        several rules share computed once."""
+        trees = [copy.deepcopy(rule.vector) for rule in self.rules]
+        counts = Counter(ast.dump(node) for tree in trees for node in ast.walk(tree) if _shareable(node))
+        shared = _Shared({key for key, count in counts.items() if count > 1})
+        body = ast.Tuple([cast(ast.expr, shared.visit(tree)) for tree in trees], ast.Load())
+        return compile(ast.fix_missing_locations(ast.Expression(body)), "<policy over columns>", "eval")
 
     def decide_columns(
         self, columns: Mapping[str, np.ndarray], lists: Mapping[str, frozenset[str]]
@@ -159,13 +204,22 @@ class Policy:
             first = np.where(matched.any(axis=0), matched.argmax(axis=0), rules)
             choices: list[tuple[str, tuple[str, ...]]] = [(rule.outcome, (rule.id,)) for rule in self.rules]
             choices.append((self.default_outcome, ()))
-        else:  # one decision per distinct combination of matched rules
-            keys = np.packbits(matched, axis=0).T.copy()
-            combos, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_inverse=True)
-            bits = np.unpackbits(np.frombuffer(combos.tobytes(), np.uint8).reshape(len(combos), -1), axis=1)
-            choices = [self._all_matched(np.flatnonzero(row[:rules])) for row in bits]
-        picked = [choices[i] for i in first.ravel().tolist()]
-        return Decisions([c[0] for c in picked], [c[1] for c in picked])
+        else:  # one decision per distinct combination of matched rules, remembered across calls
+            keys = _combination_keys(matched)
+            known: dict[Any, tuple[str, tuple[str, ...]]] = self._memo.setdefault("columns", {})
+            picked = list(map(known.get, keys))  # a dict lookup a row: no sort (np.unique's is slower here)
+            if None in picked:
+                if len(known) > _MAX_COMBOS:
+                    known.clear()
+                for row, choice in enumerate(picked):
+                    if choice is None:
+                        picked[row] = known[keys[row]] = self._all_matched(np.flatnonzero(matched[:, row]))
+            return Decisions(list(map(itemgetter(0), picked)), list(map(itemgetter(1), picked)))  # type: ignore[arg-type]
+        index = first.ravel()
+        outcomes = np.array([c[0] for c in choices], dtype=object)[index].tolist()
+        matched_ids = np.empty(len(choices), dtype=object)
+        matched_ids[:] = [c[1] for c in choices]
+        return Decisions(outcomes, matched_ids[index].tolist())
 
     def answered(self, matched: np.ndarray) -> np.ndarray:
         """(rules, rows) booleans: the rules each answer's `matched_rules` names (first_matched: the first
@@ -183,17 +237,19 @@ class Policy:
 
     def decide(self, variables: Mapping[str, Any], lists: Mapping[str, frozenset[str]]) -> Decision:
         """The outcome for one transaction's variables (absent fields: None) and the current lists."""
-        scope = {**variables, **{f"__list_{name}": lists.get(name, frozenset()) for name in self.lists}}
-        if self.mode == "first_matched":  # evaluated in order, up to the first match
-            for rule in self.rules:
-                if eval(rule.code, _NO_BUILTINS, scope):  # noqa: S307 - checked, whitelisted bytecode
-                    return Decision(rule.outcome, (rule.id,))
-            return Decision(self.default_outcome, ())
-        matched = [rule for rule in self.rules if eval(rule.code, _NO_BUILTINS, scope)]  # noqa: S307
-        if not matched:
-            return Decision(self.default_outcome, ())
-        hit = {rule.outcome for rule in matched}
-        return Decision(next(o for o in self.precedence if o in hit), tuple(rule.id for rule in matched))
+        code, decisions = self._one
+        # checked, whitelisted bytecode; first_matched stops at the first true rule (conditional expressions)
+        found = eval(code, self._globals(lists), variables)  # noqa: S307
+        if self.mode == "first_matched":
+            return decisions[found]
+        combos: dict[tuple[bool, ...], Decision] = self._memo.setdefault("combos", {})
+        decision = combos.get(found)
+        if decision is None:
+            outcome, matched = self._all_matched(np.flatnonzero(found))
+            decision = Decision(outcome, matched)
+            if len(combos) < _MAX_COMBOS:
+                combos[found] = decision
+        return decision
 
 
 def compile_policy(document: Mapping[str, Any]) -> Policy:
@@ -280,24 +336,27 @@ def _rule(raw: Any, outcomes: tuple[str, ...], lists: tuple[str, ...]) -> Rule:
         str(raw.get("description", "")),
         expression,
         str(outcome),
-        compile(body, f"<rule {rule_id}>", "eval"),
-        compile(vector, f"<rule {rule_id} over columns>", "eval"),
+        body.body,
+        vector.body,
         frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in VARIABLES),
     )
 
 
 def model_variables(score: Any) -> dict[str, Any]:
-    """The model's variables from a scorer's Score (values) or BatchScores (columns)."""
+    """The model's variables from a scorer's Score (values) or BatchScores (columns; `feature_set` as its
+    FEATURE_SETS index where the scorer gave one)."""
+    routed = getattr(score, "routed", None)
     return {"probability": score.fraud_probability, "threshold": score.threshold, "is_fraud": score.is_fraud,
-            "feature_set": score.feature_set}  # fmt: skip
+            "feature_set": score.feature_set if routed is None else routed}  # fmt: skip
 
 
 def columns(
     values: Mapping[str, Sequence[Any] | np.ndarray], names: frozenset[str] | set[str] | None = None
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Columns `matches` reads, from sequences or arrays of each variable's values (None = absent): numbers
-    as float64 (NaN = absent), strings as objects, booleans as bool."""
-    out: dict[str, np.ndarray] = {}
+    as float64 (NaN = absent), booleans as bool, `type` and `feature_set` as fixed-width text ("" = absent;
+    or as their codes: TYPE_CODES, FEATURE_SETS' order, -1 = absent), account names as lists."""
+    out: dict[str, Any] = {}
     for name in values if names is None else names:
         kind = VARIABLES[name][0]
         raw = values[name]
@@ -309,9 +368,39 @@ def columns(
             )
         elif kind == "boolean":
             out[name] = np.asarray(raw, dtype=bool)
-        else:
-            out[name] = raw if isinstance(raw, np.ndarray) and raw.dtype == object else _objects(raw)
+        elif name in _DOMAINS:  # a handful of known values: fixed-width text compares in C ("" = absent)
+            out[name] = _categorical(name, raw)
+        else:  # account names: as they came (a list), compared and looked up per value
+            out[name] = raw if isinstance(raw, list) else list(raw)
     return out
+
+
+def _combination_keys(matched: np.ndarray) -> list[Any]:
+    """One hashable key per row (column of `matched`) naming which rules are true in it."""
+    rules = matched.shape[0]
+    if rules <= len(_WEIGHTS):  # each row's bits as one exact integer (a float64 product, by BLAS)
+        return (_WEIGHTS[:rules] @ matched).astype(np.int64).tolist()
+    return [row.tobytes() for row in np.packbits(matched, axis=0).T]
+
+
+def _categorical(name: str, raw: Sequence[Any] | np.ndarray) -> np.ndarray:
+    index, text = _DOMAINS[name]
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "U":
+        return raw
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "i":  # codes (TYPE_CODES, FEATURE_SETS; -1 = absent)
+        return text[raw]
+    values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+    try:
+        return text[np.fromiter(map(index.__getitem__, values), dtype=np.int8, count=len(values))]
+    except KeyError:  # a value outside the domain (not from a validated transaction): the slow way
+        objects = _objects(values)
+        return np.where(objects == None, "", objects).astype(str)  # noqa: E711 - element-wise
+
+
+def _domain(values: Sequence[str]) -> tuple[dict[str | None, int], np.ndarray]:
+    index: dict[str | None, int] = {value: i for i, value in enumerate(values)}
+    index[None] = len(values)
+    return index, np.array([*values, ""])
 
 
 def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
@@ -320,35 +409,53 @@ def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
     return out
 
 
-def _present(column: np.ndarray) -> np.ndarray:
-    if column.dtype == object:
-        return np.asarray(column != None)  # noqa: E711 - element-wise
-    return ~np.isnan(column)
+def _present(column: np.ndarray | list[Any]) -> np.ndarray | None:
+    """Where a column has a value; None when every row has one (the usual case: nothing to mask)."""
+    if isinstance(column, list):
+        return None if None not in column else np.fromiter(map(_is_not_none, column), bool, len(column))
+    if column.dtype.kind == "U":
+        absent = column == ""
+    elif not np.isnan(np.add.reduce(column)):  # no NaN (money is never negative: no inf - inf either)
+        return None
+    else:
+        absent = np.isnan(column)
+    return ~absent if absent.any() else None
 
 
-def _in_set(column: np.ndarray, values: frozenset[str]) -> np.ndarray:
-    if not values:
-        return np.zeros(len(column), dtype=bool)
-    return np.fromiter((v in values for v in column.tolist()), dtype=bool, count=len(column))
+def _is_not_none(value: Any) -> bool:
+    return value is not None
 
 
-def _in_values(column: np.ndarray, values: tuple[Any, ...]) -> np.ndarray:
+def _masked(present: np.ndarray | None, truth: Any) -> Any:
+    return truth if present is None else present & truth
+
+
+def _in_set(column: list[Any], values: frozenset[str]) -> np.ndarray:
+    return np.fromiter(map(values.__contains__, column), dtype=bool, count=len(column))
+
+
+def _text_eq(left: Any, right: Any) -> np.ndarray:
+    """`==` where an account name (a list) is compared: with a constant, or another name, value by value."""
+    if not isinstance(left, list):
+        left, right = right, left
+    if isinstance(right, list):
+        return np.fromiter(map(operator.eq, left, right), dtype=bool, count=len(left))
+    return np.fromiter(map(operator.eq, left, itertools.repeat(right)), dtype=bool, count=len(left))
+
+
+def _in_values(column: np.ndarray | list[Any], values: tuple[Any, ...]) -> np.ndarray:
+    if isinstance(column, list):
+        return _in_set(column, frozenset(values))
     out = np.zeros(len(column), dtype=bool)
     for value in values:
         out |= column == value
     return out
 
 
-def _all(*values: Any) -> Any:
-    return functools.reduce(np.logical_and, values)
-
-
-def _any(*values: Any) -> Any:
-    return functools.reduce(np.logical_or, values)
-
-
+_DOMAINS = {"type": _domain(TRANSACTION_TYPES), "feature_set": _domain(tuple(FEATURE_SETS))}
 _VECTOR_HELPERS: dict[str, Any] = {
-    "__all": _all, "__any": _any, "__not": np.logical_not, "__in_set": _in_set, "__in_values": _in_values,
+    "__not": np.logical_not, "__masked": _masked, "__text_eq": _text_eq, "__in_set": _in_set,
+    "__in_values": _in_values,
 }  # fmt: skip
 
 
@@ -461,12 +568,12 @@ def _call(helper: str, *args: ast.expr) -> ast.Call:
 
 
 class _Vectoriser(ast.NodeTransformer):
-    """For columns: `and`/`or`/`not` -> element-wise helpers, a chained comparison -> the element-wise `and`
+    """For columns: `and`/`or` -> element-wise `&`/`|`, `not` -> logical_not, a chained comparison -> the `&`
     of its pairs, membership -> set or value tests, an optional field's comparison -> masked by presence."""
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:  # noqa: N802
         self.generic_visit(node)
-        return _call("__all" if isinstance(node.op, ast.And) else "__any", *node.values)
+        return _element_wise(ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr(), node.values)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:  # noqa: N802
         self.generic_visit(node)
@@ -483,13 +590,50 @@ class _Vectoriser(ast.NodeTransformer):
                 else:
                     test = _call("__in_values", left, right)
                 pairs.append(_call("__not", test) if isinstance(op, ast.NotIn) else test)
+            elif _is_text(left) or _is_text(right):  # account names are lists: compared value by value
+                test = _call("__text_eq", left, right)
+                pairs.append(_call("__not", test) if isinstance(op, ast.NotEq) else test)
             else:
                 pairs.append(ast.Compare(left, [op], [right]))
-        masks = [ast.Name(f"__present_{name}", ast.Load()) for name in optional]
-        return pairs[0] if len(pairs) == 1 and not masks else _call("__all", *masks, *pairs)
+        result = _element_wise(ast.BitAnd(), pairs)
+        for name in optional:  # `__present_NAME` is None when no row lacks the field: nothing to mask
+            result = _call("__masked", ast.Name(f"__present_{name}", ast.Load()), result)
+        return result
 
-    def visit_Expression(self, node: ast.Expression) -> ast.AST:  # noqa: N802
-        # a bare variable or constant is a column or one value: `__all(x, True)` makes it booleans
-        self.generic_visit(node)
-        node.body = _call("__all", node.body, ast.Constant(True))
-        return node
+
+def _is_text(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Name)
+        and VARIABLES.get(node.id, ("", False))[0] == "string"
+        and (node.id not in _DOMAINS)
+    )
+
+
+def _shareable(node: ast.AST) -> bool:
+    return isinstance(node, ast.Compare | ast.Call | ast.BinOp)
+
+
+class _Shared(ast.NodeTransformer):
+    """The first evaluation of a repeated sub-expression is named (`:=`), the later ones read the name:
+    visited depth-first, left to right, the order Python evaluates them in."""
+
+    def __init__(self, repeated: set[str]) -> None:
+        self.repeated = repeated
+        self.names: dict[str, str] = {}
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        key = ast.dump(node) if _shareable(node) else None
+        if key is not None and key in self.names:
+            return ast.Name(self.names[key], ast.Load())
+        if key is None or key not in self.repeated:
+            return super().visit(node)
+        name = self.names[key] = f"__shared{len(self.names)}"
+        return ast.NamedExpr(ast.Name(name, ast.Store()), super().visit(node))
+
+
+def _element_wise(op: ast.operator, values: list[ast.expr]) -> ast.expr:
+    """`a & b & c` (or `|`): on numpy booleans, element-wise; a Python bool among them broadcasts."""
+    result = values[0]
+    for value in values[1:]:
+        result = ast.BinOp(result, op, value)
+    return result

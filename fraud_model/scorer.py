@@ -43,6 +43,10 @@ class BatchScores:
     is_fraud: np.ndarray  # bool
     threshold: np.ndarray  # float64
     feature_set: list[str]
+    # score_lists' arrays: the money fields (NaN = absent), `type` codes, and each row's feature set as its
+    # index in FEATURE_SETS (what the decision policy reads, without converting them again)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    routed: np.ndarray | None = None
 
     @property
     def confidence(self) -> np.ndarray:
@@ -313,6 +317,8 @@ class Scorer:
             is_fraud=probability >= threshold,
             threshold=threshold,
             feature_set=[names[i] for i in chosen.tolist()],
+            inputs=arrays,
+            routed=np.array([list(FEATURE_SETS).index(name) for name in names], dtype=np.int8)[chosen],
         )
 
     def probabilities(self, feature_set: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -11,9 +11,9 @@ import numpy as np
 
 from fraud_model.errors import ArtifactError
 from fraud_model.features import FEATURE_SETS
+from fraud_model.policy import MODEL_VARIABLES, model_variables
 from fraud_model.policy import columns as policy_columns
-from fraud_model.policy import model_variables
-from fraud_model.scorer import BatchScores, Contribution, Scorer
+from fraud_model.scorer import Contribution, Scorer
 from fraud_model.transaction import Transaction
 from lambda_handler import observability, wire
 from lambda_handler.errors import ModelUnavailableError
@@ -29,6 +29,8 @@ from lambda_handler.schemas import (
 
 # Every transaction field some feature set reads (the others are accepted and ignored).
 _SCORED_FIELDS = tuple(dict.fromkeys(name for fs in FEATURE_SETS.values() for name in fs.inputs))
+# What a policy may read that is not a transaction's field, or that the scorer already made an array of.
+_NOT_READ = frozenset({*MODEL_VARIABLES, *_SCORED_FIELDS})
 
 
 def predict(
@@ -86,25 +88,14 @@ def predict_batch(
 ) -> bytes:
     """The response body for validated transactions (Transaction or wire.TransactionWire), in order."""
     fields = {name: list(map(attrgetter(name), transactions)) for name in _SCORED_FIELDS}
+    # the policy's other fields now, while the transactions are in the cache (the forest walk evicts them)
+    read = {name: list(map(attrgetter(name), transactions)) for name in policy.policy.variables - _NOT_READ}
     with np.errstate(all="ignore"):
         scores = scorer.score_lists(fields)
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
-    decisions = policy.policy.decide_columns(_variables(policy, transactions, fields, scores), policy.lists)
+    variables = policy_columns({**read, **scores.inputs, **model_variables(scores)}, policy.policy.variables)
+    decisions = policy.policy.decide_columns(variables, policy.lists)
     return wire.encode_batch(scorer.version, scores, policy.version, decisions.outcome, decisions.matched)
-
-
-def _variables(
-    policy: ActivePolicy, transactions: Sequence[Any], fields: dict[str, list[Any]], scores: BatchScores
-) -> dict[str, np.ndarray]:
-    """The columns the active policy's rules read (the default policy: only the verdict)."""
-    wanted = policy.policy.variables | {"is_fraud"}
-    model = model_variables(scores)
-    values: dict[str, Any] = {
-        name: model[name] if name in model else fields[name] if name in fields
-        else list(map(attrgetter(name), transactions))
-        for name in wanted
-    }  # fmt: skip
-    return policy_columns(values)
 
 
 def policy_info(policy: ActivePolicy) -> PolicyResponse:

@@ -25,14 +25,13 @@ from fraud_model.errors import InputError
 from fraud_model.features import FULL
 from fraud_model.metrics import json_safe
 from fraud_model.policy import MODEL_VARIABLES, VARIABLES, Policy, columns, model_variables
-from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS, TRANSACTION_TYPES, TYPE
+from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS
 from fraud_model.scorer import BatchScores, Scorer
 from fraud_model.store import Store, open_store
 from training_job.dataset import Dataset, load_dataset
 from training_job.evaluate import route
 
 CHUNK = 250_000  # rows decided at once: bounds the (rules x rows) matrices
-_TYPE_NAMES = np.array([*TRANSACTION_TYPES, None], dtype=object)  # code -1 (absent) -> None
 
 
 @dataclass
@@ -179,8 +178,6 @@ def _variables(dataset: Dataset, rows: slice, verdicts: BatchScores) -> dict[str
         column = dataset.columns.get(name)
         if column is None:
             values[name] = np.full(size, np.nan) if kind == "number" else np.full(size, None, dtype=object)
-        elif name == TYPE:
-            values[name] = _TYPE_NAMES[column[rows]]
         else:
             values[name] = column[rows]
     return columns(values)
