@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from fraud_model.columnar import columns as policy_columns
 from fraud_model.errors import ArtifactError
 from fraud_model.features import FEATURE_SETS
 from fraud_model.policy import MODEL_VARIABLES, model_variables
-from fraud_model.policy import columns as policy_columns
 from fraud_model.scorer import Contribution, Scorer
 from fraud_model.transaction import Transaction
 from lambda_handler import observability, wire

@@ -21,10 +21,11 @@ import numpy as np
 
 from fraud_model import policy_store
 from fraud_model.artifact import load_version, read_pointer
+from fraud_model.columnar import columns
 from fraud_model.errors import InputError
 from fraud_model.features import FULL
 from fraud_model.metrics import json_safe
-from fraud_model.policy import MODEL_VARIABLES, VARIABLES, Policy, columns, model_variables
+from fraud_model.policy import MODEL_VARIABLES, VARIABLES, Policy, model_variables
 from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS
 from fraud_model.scorer import BatchScores, Scorer
 from fraud_model.store import Store, open_store
