@@ -246,7 +246,7 @@ def render_table(result: Mapping[str, Any]) -> str:
             "frauds changed as their author could (share given each outcome; the policy compared with):",
         ]
         outcomes = list(result["outcomes"])
-        lines.append(_row("change", ["frauds", *outcomes, "allowed before"]))
+        lines.append(_row("change", ["frauds", *outcomes, "was allowed"]))
         for family, shares in result["stress"].items():
             cells = [f"{shares['frauds']:,}", *(f"{shares[o]:.3f}" for o in outcomes)]
             lines.append(_row(family, [*cells, f"{shares['let_through_by_against']:.3f}"]))

@@ -133,7 +133,16 @@ def test_backtest_stress_decides_the_changed_frauds(store: LocalStore, paysim_cs
 def test_backtest_cli_prints_a_table_or_json_and_refuses_bad_input(
     store: LocalStore, paysim_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    command = ["policy", "backtest", str(EXAMPLE), "--data", str(paysim_csv), "--store", store.uri]
+    command = [
+        "policy",
+        "backtest",
+        str(EXAMPLE),
+        "--data",
+        str(paysim_csv),
+        "--stress",
+        "--store",
+        store.uri,
+    ]
     assert main(command) == 0
     assert "outcome" in capsys.readouterr().out
     assert main([*command, "--json"]) == 0
