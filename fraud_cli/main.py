@@ -79,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(action, after=True)
     models.set_defaults(run=_models)
 
-    from fraud_cli import decisions
+    from fraud_cli import decisions, records
 
     decisions.add_parsers(commands, _add_store)
+    records.add_parsers(commands, _add_store)
 
     generate = commands.add_parser("generate", help="write seeded PaySim-schema demo data")
     generate.add_argument("--rows", type=int, default=200_000)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_model import constants
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     # The header API Gateway checks for an API key (`x-api-key`), when it does: /openapi.json declares it, so
     # /docs offers "Authorize" and sends it. The function itself never checks it: API Gateway does.
     api_key_header: str | None = Field(default=None, min_length=1)
+    # Decision records: `store` (Parquet under records/ in the model store), `log` (a JSON line a request on
+    # stdout: Lambda's), `off`; unset: `log` on Lambda, else `store`.
+    records: Literal["store", "log", "off"] | None = None
+    records_flush_seconds: float = Field(default=2.0, gt=0)
+    # Account names in records: keyed hashes (HMAC-SHA256 with this key; without a key they are left out),
+    # `plain`, or `omit`.
+    record_names: Literal["hash", "plain", "omit"] = "hash"
+    record_name_key: SecretStr | None = Field(default=None, min_length=16)
 
 
 @lru_cache(maxsize=1)

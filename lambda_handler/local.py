@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from fraud_model import constants
-from lambda_handler import model_cache, policy_cache
+from lambda_handler import model_cache, policy_cache, recording
 
 
 def serve(*, host: str, port: int, store_uri: str | None) -> None:
@@ -14,6 +14,7 @@ def serve(*, host: str, port: int, store_uri: str | None) -> None:
         os.environ[constants.MODEL_STORE_ENV] = store_uri
     model_cache.reset()  # settings are read again, with the store just set
     policy_cache.reset()
+    recording.reset()
 
     import uvicorn
 

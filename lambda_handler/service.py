@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from fraud_model import records
 from fraud_model.columnar import columns as policy_columns
 from fraud_model.errors import ArtifactError
 from fraud_model.features import FEATURE_SETS
@@ -18,6 +19,7 @@ from fraud_model.transaction import Transaction
 from lambda_handler import observability, wire
 from lambda_handler.errors import ModelUnavailableError
 from lambda_handler.policy_cache import ActivePolicy
+from lambda_handler.recording import get_recorder
 from lambda_handler.request_context import RequestRecord
 from lambda_handler.schemas import (
     FeatureSetInfo,
@@ -57,6 +59,12 @@ def predict(
         ]
     record.scored(scorer.version, [score.feature_set], int(score.is_fraud))
     decision = policy.policy.decide({**fields, **model_variables(score)}, policy.lists)
+    get_recorder().add(
+        records.Chunk(record.request_id, "predict", records.now(), scorer.version, policy.version,
+                      {name: (fields[name],) for name in records.TRANSACTION_FIELDS},
+                      (score.fraud_probability,), (score.threshold,), (score.is_fraud,), (score.feature_set,),
+                      (decision.outcome,), (decision.matched,))
+    )  # fmt: skip
     return PredictResponse(
         is_fraud=score.is_fraud,
         confidence=score.confidence,
@@ -95,6 +103,20 @@ def predict_batch(
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
     variables = policy_columns({**read, **scores.inputs, **model_variables(scores)}, policy.policy.variables)
     decisions = policy.policy.decide_columns(variables, policy.lists)
+    recorded: dict[str, Any] = {
+        **read,
+        **fields,
+        **scores.inputs,
+    }  # what the scorer and the policy read, as they read it
+    for name in records.TRANSACTION_FIELDS:
+        if name not in recorded:
+            recorded[name] = list(map(attrgetter(name), transactions))
+    recorded["type"] = fields["type"]  # names, not the scorer's codes
+    get_recorder().add(
+        records.Chunk(record.request_id, "batch", records.now(), scorer.version, policy.version, recorded,
+                      scores.fraud_probability, scores.threshold, scores.is_fraud, scores.feature_set,
+                      decisions.outcome, decisions.matched)
+    )  # fmt: skip
     return wire.encode_batch(scorer.version, scores, policy.version, decisions.outcome, decisions.matched)
 
 

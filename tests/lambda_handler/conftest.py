@@ -10,7 +10,7 @@ import pytest
 
 from fraud_model import constants
 from fraud_model.store import LocalStore
-from lambda_handler import model_cache, observability, policy_cache
+from lambda_handler import model_cache, observability, policy_cache, recording
 from lambda_handler.handler import get_adapter
 from tests.lambda_handler import model_factory
 from tests.lambda_handler.gateway_events import Context
@@ -38,6 +38,7 @@ def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _reset() -> None:
     model_cache.reset()
     policy_cache.reset()
+    recording.reset()
     get_adapter.cache_clear()
     observability.clear()
 

@@ -1,0 +1,132 @@
+"""Decision records: one for every answered transaction (single and batch) and none for refused ones, read
+back equal to the answers; account names hashed with the operator's key unless configured otherwise; on
+Lambda, log lines instead of files."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+
+from fraud_model import records
+from fraud_model.store import LocalStore
+from lambda_handler import recording
+from lambda_handler.handler import handler
+from tests.lambda_handler.gateway_events import FULL, SEED, Context, body_of, http_api
+
+KEY = "a-secret-of-the-operator"
+
+
+def _event(path: str, body: Any, request_id: str) -> dict[str, Any]:
+    event = http_api("POST", path, body)
+    event["requestContext"]["requestId"] = request_id
+    return event
+
+
+def _recorded(store: LocalStore) -> list[dict[str, Any]]:
+    recording.get_recorder().flush()
+    table = records.read(store)
+    return sorted(table.to_pylist(), key=lambda row: (row["request_id"], row["item"]))
+
+
+def test_records_one_per_answered_transaction_equal_to_the_answers(
+    store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAUD_RECORD_NAME_KEY", KEY)
+    single = body_of(handler(_event("/predict", FULL, "req-single"), context))
+    batch = [SEED, FULL, {**FULL, "amount": 5.0, "nameOrig": None, "type": None}]
+    answered = body_of(handler(_event("/predict/batch", {"transactions": batch}, "req-batch"), context))
+    refused = handler(
+        _event("/predict", {"amount": -1, "oldbalanceOrg": 1, "newbalanceOrig": 0}, "req-bad"), context
+    )
+    assert refused["statusCode"] == 422
+
+    rows = _recorded(store)
+    expected = [("req-batch", 0), ("req-batch", 1), ("req-batch", 2), ("req-single", 0)]
+    assert [(r["request_id"], r["item"]) for r in rows] == expected
+    one = rows[3]
+    assert one["record_id"] == "req-single:0" and one["source"] == "predict"
+    for key in ("fraud_probability", "threshold", "is_fraud", "feature_set", "model_version", "outcome",
+                "policy_version"):  # fmt: skip
+        assert one[key] == single[key], key
+    assert one["matched_rules"] == single["matched_rules"]
+    assert (one["type"], one["amount"], one["step"]) == ("TRANSFER", FULL["amount"], FULL["step"])
+    expected = hmac.new(KEY.encode(), FULL["nameOrig"].encode(), hashlib.sha256).hexdigest()[:32]
+    assert (one["nameOrig"], one["names"]) == (expected, "hmac-sha256")
+    for row, answer, sent in zip(rows[:3], answered["predictions"], batch, strict=True):
+        assert row["source"] == "batch" and row["policy_version"] == answered["policy_version"]
+        assert (row["fraud_probability"], row["outcome"], row["feature_set"]) == (
+            answer["fraud_probability"], answer["outcome"], answer["feature_set"])  # fmt: skip
+        assert row["amount"] == sent["amount"] and row["type"] == sent.get("type")
+        assert (row["nameOrig"] is None) == (sent.get("nameOrig") is None)
+        assert row["oldbalanceDest"] == sent.get("oldbalanceDest")
+
+
+@pytest.mark.parametrize(("env", "name", "label"), [
+    ({}, None, "omitted"),  # hashing is the default; without the operator's key, names are left out
+    ({"FRAUD_RECORD_NAMES": "plain"}, FULL["nameOrig"], "plain"),
+    ({"FRAUD_RECORD_NAMES": "omit", "FRAUD_RECORD_NAME_KEY": KEY}, None, "omitted"),
+])  # fmt: skip
+def test_records_names_are_hashed_unless_configured(
+    store: LocalStore,
+    context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    name: Any,
+    label: str,
+) -> None:
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    handler(_event("/predict", FULL, "req-names"), context)
+    (row,) = _recorded(store)
+    assert (row["nameOrig"], row["names"]) == (name, label)
+
+
+def test_records_off_writes_nothing(
+    store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAUD_RECORDS", "off")
+    assert handler(_event("/predict", FULL, "req-off"), context)["statusCode"] == 200
+    assert _recorded(store) == []
+
+
+def test_records_on_lambda_are_log_lines_with_the_answers(
+    store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fraud-inference")
+    monkeypatch.setenv("FRAUD_RECORD_NAME_KEY", KEY)
+    recording.reset()
+    batch = [FULL] * 450  # more than one log line's worth
+    answered = body_of(handler(_event("/predict/batch", {"transactions": batch}, "req-log"), context))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith('{"record":"fraud_decisions"')]  # fmt: skip
+    assert [len(line["item"]) for line in lines] == [400, 50]
+    assert [i for line in lines for i in line["item"]] == list(range(450))
+    probabilities = [p for line in lines for p in line["fraud_probability"]]
+    assert probabilities == [a["fraud_probability"] for a in answered["predictions"]]
+    assert records.read(store).num_rows == 0  # no files: the subscription delivers the lines
+    assert all(name != FULL["nameOrig"] for line in lines for name in line["nameOrig"])
+
+
+def test_records_survive_a_store_outage_until_the_next_flush(store: LocalStore, context: Context) -> None:
+    recorder = recording.get_recorder()
+    assert isinstance(recorder, recording.StoreRecorder)
+    real_write = store.write
+    failing = {"on": True}
+
+    def write(key: str, data: bytes) -> None:
+        if failing["on"]:
+            raise OSError("disk full")
+        real_write(key, data)
+
+    recorder.store = LocalStore(store.root)
+    recorder.store.write = write  # type: ignore[method-assign]
+    handler(_event("/predict", FULL, "req-outage"), context)
+    recorder.flush()
+    assert records.read(store).num_rows == 0
+    failing["on"] = False
+    recorder.flush()
+    assert [r["record_id"] for r in records.read(store).to_pylist()] == ["req-outage:0"]
