@@ -18,6 +18,9 @@ MAX_BATCH_SIZE_ENV = "FRAUD_MAX_BATCH_SIZE"  # serving: most transactions in one
 MAX_BODY_BYTES_ENV = "FRAUD_MAX_BODY_BYTES"  # serving: largest accepted request body
 LOAD_RETRY_ENV = "FRAUD_LOAD_RETRY_SECONDS"  # serving: with no model, how often a failed load is retried
 API_KEY_HEADER_ENV = "FRAUD_API_KEY_HEADER"  # serving: the API-key header, declared in /openapi.json
+RECORDS_ENV = "FRAUD_RECORDS"  # serving: where decision records go (store, log, off)
+RECORD_NAMES_ENV = "FRAUD_RECORD_NAMES"  # serving: account names in records (hash, plain, omit)
+RECORD_NAME_KEY_ENV = "FRAUD_RECORD_NAME_KEY"  # serving: the key names are hashed with
 S3_ENDPOINT_URL_ENV = "FRAUD_S3_ENDPOINT_URL"  # every deployable: custom S3 endpoint (moto server, MinIO)
 DATA_ENV = "FRAUD_DATA"  # training: input URIs, separated by commas or whitespace
 

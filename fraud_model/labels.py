@@ -101,8 +101,17 @@ def read(store: Store) -> Any:
 
 def labelled(store: Store, decisions: Any) -> Any:
     """The records that have a label, with it (`isFraud`, `label_time`, `label_source`)."""
-    current = read(store).rename_columns(["record_id", LABEL, "label_time", "label_source"])
-    return decisions.join(current, "record_id", join_type="inner")
+    import pyarrow.compute as pc
+
+    current = read(store)
+    found = pc.index_in(
+        decisions["record_id"], value_set=current["record_id"]
+    )  # (Arrow's join refuses lists)
+    kept = pc.is_valid(found)
+    rows, at = decisions.filter(kept), found.filter(kept)
+    for name, column in ((LABEL, "label"), ("label_time", "label_time"), ("label_source", "source")):
+        rows = rows.append_column(name, current[column].take(at))
+    return rows
 
 
 def export_columns() -> Sequence[str]:

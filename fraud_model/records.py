@@ -10,7 +10,6 @@ function writes each chunk as one log line (`LOG_MARKER`) that a subscription de
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,9 +37,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("newbalanceOrig", "float64"),
     ("oldbalanceDest", "float64"),
     ("newbalanceDest", "float64"),
-    ("nameOrig", "string"),  # keyed hash (HMAC-SHA256, 32 hex), plain, or absent: see `names`
+    ("nameOrig", "string"),  # keyed hash (32 hex digits), plain, or absent: see `names`
     ("nameDest", "string"),
-    ("names", "string"),  # hmac-sha256 | plain | omitted
+    ("names", "string"),  # blake2b-128 | plain | omitted
     ("fraud_probability", "float64"),
     ("threshold", "float64"),
     ("is_fraud", "bool"),
@@ -86,89 +85,142 @@ def now() -> datetime:
 
 
 class Names:
-    """How account names are recorded: keyed hashes (the default; without a key they are omitted), plain
-    (only when configured), or omitted."""
+    """How account names are recorded: keyed hashes (the default: BLAKE2b-128 keyed with the operator's
+    secret, RFC 7693's MAC mode; without a key names are omitted), plain (only when configured), or omitted.
+    Hashes are remembered (up to `_REMEMBERED` names): accounts recur, and hashing is the record's
+    largest per-row cost."""
 
     def __init__(self, mode: NameMode = "hash", key: str | None = None) -> None:
         self.mode: NameMode = mode if mode != "hash" or key else "omit"
         self.key = key.encode() if key else b""
-        self.label = {"hash": "hmac-sha256", "plain": "plain", "omit": "omitted"}[self.mode]
+        self.label = {"hash": "blake2b-128", "plain": "plain", "omit": "omitted"}[self.mode]
+        self._known: dict[str, str] = {}
 
     def apply(self, values: Sequence[str | None]) -> list[str | None]:
         if self.mode == "plain":
             return list(values)
         if self.mode == "omit":
             return [None] * len(values)
-        key = self.key
-        cache: dict[str, str] = {}  # a name repeats within a file: hashed once
-        out: list[str | None] = []
-        for value in values:
-            if value is None:
-                out.append(None)
-                continue
-            digest = cache.get(value)
-            if digest is None:
-                digest = cache[value] = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
-            out.append(digest)
+        known = self._known
+        if len(known) > _REMEMBERED:
+            known.clear()
+        out: list[str | None] = list(map(known.get, values))  # type: ignore[arg-type]  # get(None): None
+        if None in out:
+            for i, value in enumerate(values):
+                if out[i] is None and value is not None:
+                    out[i] = known[value] = self.hash(value)
         return out
 
+    def hash(self, value: str) -> str:
+        return hashlib.blake2b(value.encode(), key=self.key, digest_size=16).hexdigest()
 
-def to_columns(chunks: Sequence[Chunk], names: Names) -> dict[str, list[Any]]:
-    """The records of `chunks` as COLUMNS-ordered lists (Python values, None = null)."""
-    out: dict[str, list[Any]] = {name: [] for name in COLUMN_NAMES}
-    for chunk in chunks:
-        rows = len(chunk)
-        items = range(chunk.first_item, chunk.first_item + rows)
-        out["schema_version"] += [RECORD_SCHEMA_VERSION] * rows
-        out["record_id"] += [f"{chunk.request_id}:{i}" for i in items]
-        out["request_id"] += [chunk.request_id] * rows
-        out["item"] += list(items)
-        out["received_at"] += [chunk.received_at] * rows
-        out["source"] += [chunk.source] * rows
-        for name in TRANSACTION_FIELDS:
-            given = chunk.fields.get(name)
-            values = [None] * rows if given is None else _list(given)
-            if name in ("nameOrig", "nameDest"):
-                values = names.apply(values)
-            elif name == "step":
-                values = [None if v is None or v != v else int(v) for v in values]  # NaN: absent
-            elif name != "type":
-                values = [None if v is None or v != v else float(v) for v in values]
-            out[name] += values
-        out["names"] += [names.label] * rows
-        out["fraud_probability"] += _floats(chunk.fraud_probability)
-        out["threshold"] += _floats(chunk.threshold)
-        out["is_fraud"] += [bool(v) for v in _list(chunk.is_fraud)]
-        out["feature_set"] += list(chunk.feature_set)
-        out["model_version"] += [chunk.model_version] * rows
-        out["outcome"] += list(chunk.outcome)
-        out["matched_rules"] += [list(m) for m in chunk.matched_rules]
-        out["policy_version"] += [chunk.policy_version] * rows
-        out["challenger_probability"] += [None] * rows
+
+_REMEMBERED = 500_000
+
+
+def columns(chunk: Chunk, names: Names) -> dict[str, Any]:
+    """One chunk's record columns: what is the same for every row as a single value, the rest as lists or
+    numpy arrays (money and probabilities as given: NaN = absent). `record_id` is derived when read."""
+    rows = len(chunk)
+    out: dict[str, Any] = {
+        "schema_version": RECORD_SCHEMA_VERSION, "request_id": chunk.request_id,
+        "item": np.arange(chunk.first_item, chunk.first_item + rows, dtype=np.int32),
+        "received_at": chunk.received_at, "source": chunk.source, "names": names.label,
+        "model_version": chunk.model_version, "policy_version": chunk.policy_version,
+    }  # fmt: skip
+    for name in TRANSACTION_FIELDS:
+        given = chunk.fields.get(name)
+        values = [None] * rows if given is None else given
+        if name in ("nameOrig", "nameDest"):
+            values = names.apply(_list(values))
+        out[name] = values
+    out.update(fraud_probability=chunk.fraud_probability, threshold=chunk.threshold,
+               is_fraud=chunk.is_fraud, feature_set=chunk.feature_set, outcome=chunk.outcome,
+               matched_rules=chunk.matched_rules)  # fmt: skip
     return out
 
 
-def arrow_schema() -> Any:
+def log_line(chunk: Chunk, names: Names, *, rows: int) -> list[bytes]:
+    """JSON lines of a chunk (at most `rows` rows each): the values every row shares once, the rest as
+    arrays (absent numbers are null)."""
+    import msgspec
+
+    if len(chunk) == 1:  # /predict: the same line, built without the columns' machinery
+        return [msgspec.json.encode(_one_row(chunk, names))]
+    data = columns(chunk, names)
+    head = {"record": LOG_MARKER, **{k: v for k, v in data.items() if not _is_column(v)}}
+    head["received_at"] = chunk.received_at.isoformat()
+    body = {k: _json_list(v) for k, v in data.items() if _is_column(v)}
+    lines = []
+    for start in range(0, len(chunk), rows):
+        part = {k: v[start : start + rows] for k, v in body.items()}
+        lines.append(msgspec.json.encode({**head, **part}))  # NaN is written as null
+    return lines
+
+
+def _one_row(chunk: Chunk, names: Names) -> dict[str, Any]:
+    fields = chunk.fields
+    line: dict[str, Any] = {
+        "record": LOG_MARKER, "schema_version": RECORD_SCHEMA_VERSION, "request_id": chunk.request_id,
+        "received_at": chunk.received_at.isoformat(), "source": chunk.source, "names": names.label,
+        "model_version": chunk.model_version, "policy_version": chunk.policy_version,
+        "item": [chunk.first_item],
+    }  # fmt: skip
+    for name in TRANSACTION_FIELDS:
+        values = fields.get(name)
+        line[name] = [None] if values is None else [values[0]]
+    line["nameOrig"] = names.apply(line["nameOrig"])
+    line["nameDest"] = names.apply(line["nameDest"])
+    line.update(fraud_probability=[float(chunk.fraud_probability[0])], threshold=[float(chunk.threshold[0])],
+                is_fraud=[bool(chunk.is_fraud[0])], feature_set=[chunk.feature_set[0]],
+                outcome=[chunk.outcome[0]], matched_rules=[chunk.matched_rules[0]])  # fmt: skip
+    return line
+
+
+def to_table(chunks: Sequence[Chunk], names: Names) -> Any:
+    """The records of `chunks` as one Arrow table (the Parquet parts' form: without `record_id`)."""
+    import pyarrow as pa
+
+    schema = arrow_schema(stored=True)
+    tables = []
+    for chunk in chunks:
+        data, rows = columns(chunk, names), len(chunk)
+        arrays = []
+        for column in schema:
+            value = data.get(column.name)
+            if column.name == "challenger_probability":
+                arrays.append(pa.nulls(rows, column.type))
+            elif not _is_column(value):  # one value for every row
+                arrays.append(pa.repeat(pa.scalar(value, column.type), rows))
+            elif isinstance(value, np.ndarray):  # NaN -> null (a float step: cast after)
+                arrays.append(pa.array(value, from_pandas=True).cast(column.type))
+            elif column.name == "step" and isinstance(value, list | tuple):  # whole numbers or None
+                arrays.append(pa.array(value, column.type))
+            else:
+                arrays.append(pa.array(value, column.type, from_pandas=column.type == pa.float64()))
+        tables.append(pa.Table.from_arrays(arrays, schema=schema))
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def _is_column(value: Any) -> bool:
+    return isinstance(value, np.ndarray | list | tuple)
+
+
+def _json_list(value: Any) -> list[Any]:
+    return value.tolist() if isinstance(value, np.ndarray) else list(value)
+
+
+def arrow_schema(*, stored: bool = False) -> Any:
     import pyarrow as pa
 
     types = {"int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(), "float64": pa.float64(),
              "bool": pa.bool_(), "string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"),
              "list<string>": pa.list_(pa.string())}  # fmt: skip
-    return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
-
-
-def to_table(chunks: Sequence[Chunk], names: Names) -> Any:
-    import pyarrow as pa
-
-    return pa.table(to_columns(chunks, names), schema=arrow_schema())
+    return pa.schema([(name, types[kind]) for name, kind in COLUMNS if not (stored and name == "record_id")])
 
 
 def partition(day: datetime) -> str:
     return f"{RECORDS_PREFIX}/date={day.astimezone(UTC):%Y-%m-%d}"
-
-
-def _floats(values: Sequence[float] | np.ndarray) -> list[float]:
-    return values.tolist() if isinstance(values, np.ndarray) else [float(v) for v in values]
 
 
 def _list(values: Sequence[Any] | np.ndarray) -> list[Any]:
@@ -196,6 +248,8 @@ def read(store: Any, *, since: datetime | None = None, until: datetime | None = 
     if not tables:
         return arrow_schema().empty_table()
     table = pa.concat_tables(tables, promote_options="default")
+    record_id = pc.binary_join_element_wise(table["request_id"], pc.cast(table["item"], pa.string()), ":")
+    table = table.add_column(1, "record_id", record_id)
     if since is not None:
         table = table.filter(
             pc.greater_equal(table["received_at"], pa.scalar(since, pa.timestamp("us", "UTC")))

@@ -60,6 +60,9 @@ def serving_environment(
         constants.POINTER_TTL_ENV: str(pointer_ttl_seconds),
         constants.MAX_BATCH_SIZE_ENV: str(max_batch_size),
         constants.MAX_BODY_BYTES_ENV: str(max_body_bytes),
+        # a JSON line a request in the function's log: no network call in the answer (issue 12; the log
+        # subscription that delivers them to records/ is not provisioned yet)
+        constants.RECORDS_ENV: "log",
         **POWERTOOLS_ENV,
     }
     if model_version:

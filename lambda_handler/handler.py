@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from lambda_handler import errors, events, fast_path, observability
+from lambda_handler import errors, events, fast_path, observability, recording
 from lambda_handler.request_context import REQUEST_ID_HEADER, resolve_request_id
 
 __all__ = ["get_adapter", "handler"]
@@ -42,6 +42,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         observability.logger.exception("unhandled error outside the app")
         return _refuse(event, 500, "internal error", "internal_error")
     finally:
+        recording.end_invocation()
         observability.flush_metrics()
 
 

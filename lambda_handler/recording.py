@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 import threading
@@ -110,28 +109,25 @@ class StoreRecorder:
 
 
 class LogRecorder:
-    """Each chunk as JSON lines on stdout, during the invocation: what is the same for every row once, the
-    rest as columns (at most `_LOG_ROWS` rows a line)."""
+    """Each chunk as JSON lines (at most `_LOG_ROWS` rows a line), written to stdout together at the end of
+    the invocation (`end_invocation`, one write with the metrics' flush), or when many wait."""
 
     def __init__(self, names: records.Names, write: Callable[[str], Any] | None = None) -> None:
         self.names, self._write = names, write
+        self._pending: list[bytes] = []
 
     def add(self, chunk: records.Chunk) -> None:
-        write = self._write or sys.stdout.write
-        columns = records.to_columns([chunk], self.names)
-        head = {"record": records.LOG_MARKER, "schema_version": records.RECORD_SCHEMA_VERSION,
-                "request_id": chunk.request_id, "received_at": chunk.received_at.isoformat(),
-                "source": chunk.source, "model_version": chunk.model_version,
-                "policy_version": chunk.policy_version, "names": self.names.label}  # fmt: skip
-        for name in head:
-            columns.pop(name, None)
-        columns.pop("record_id")  # request_id:item
-        for start in range(0, len(chunk), _LOG_ROWS):
-            part = {name: values[start : start + _LOG_ROWS] for name, values in columns.items()}
-            write(json.dumps({**head, **part}, separators=(",", ":")) + "\n")
+        self._pending += records.log_line(chunk, self.names, rows=_LOG_ROWS)
+        if len(self._pending) >= 64:
+            self.flush()
 
     def flush(self) -> None:
-        pass
+        if self._pending:
+            lines, self._pending = self._pending, []
+            (self._write or sys.stdout.write)(b"\n".join(lines).decode() + "\n")
+
+    def end_invocation(self) -> None:
+        self.flush()
 
 
 def build(settings: Settings, *, store_factory: Callable[[str], Store] = open_store) -> Recorder:
@@ -141,6 +137,12 @@ def build(settings: Settings, *, store_factory: Callable[[str], Store] = open_st
         return NullRecorder()
     if names.mode == "omit" and settings.record_names == "hash":
         observability.logger.warning("FRAUD_RECORD_NAME_KEY is not set: account names are not recorded")
+    if mode == "store":
+        try:
+            import pyarrow.parquet  # noqa: F401 - Parquet parts need it; the function's image has none
+        except ImportError:
+            observability.logger.warning("pyarrow is not installed: decision records go to the log")
+            mode = "log"
     if mode == "log":
         return LogRecorder(names)
     return StoreRecorder(store_factory(settings.model_store), names, interval=settings.records_flush_seconds)
@@ -161,6 +163,12 @@ def get_recorder() -> Recorder:
             if _recorder is None:
                 _recorder = build(get_settings())
     return _recorder
+
+
+def end_invocation() -> None:
+    """The Lambda handler's last step: a log recorder writes its lines (a store recorder has its thread)."""
+    if isinstance(_recorder, LogRecorder):
+        _recorder.end_invocation()
 
 
 def reset() -> None:

@@ -121,6 +121,7 @@ def test_inference_api_environment_points_at_the_store(synth: Synth) -> None:
     assert environment[constants.POINTER_TTL_ENV] == "15.0"
     assert environment[constants.MAX_BATCH_SIZE_ENV] == "500"
     assert environment[constants.MAX_BODY_BYTES_ENV] == "262144"
+    assert environment[constants.RECORDS_ENV] == "log"  # records in the log: no network call per answer
     assert POWERTOOLS_ENV.items() <= environment.items()
 
 
