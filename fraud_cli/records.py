@@ -105,13 +105,13 @@ def _labels(args: argparse.Namespace) -> int:
         return 0
     table = _read_table(args.file)
     try:
-        parsed, refused = labels.parse(table, source=args.source or Path(args.file).name)
+        parsed = labels.parse(table, source=args.source or Path(args.file).name)
     except ValueError as exc:
         raise InputError(f"{args.file}: {exc}") from exc
     labels.write(store, parsed)
+    refused = parsed.refused
     print(
-        f"{parsed.num_rows} labels imported into {store.uri}"
-        + (f"; {len(refused)} refused" if refused else "")
+        f"{len(parsed)} labels imported into {store.uri}" + (f"; {len(refused)} refused" if refused else "")
     )
     for refusal in refused[:20]:
         print(f"  row {refusal.row}: {refusal.reason}", file=sys.stderr)

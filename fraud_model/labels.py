@@ -2,15 +2,16 @@
 
 A label names a record (`record_id`, or `request_id` with an optional `item`, 0 by default), says `fraud` or
 `legitimate` (also 1/0, true/false), when it became known (`label_time`), and optionally where it came from.
-Imports append `labels/part-*.parquet`; reading keeps, per record, the label with the latest `label_time` (a
-tie: the later import), so importing the same file twice changes nothing and a correction wins.
+Imports (`fraud labels import`, `POST /labels`) append `labels/part-*.jsonl`; reading keeps, per record, the
+label with the latest `label_time` (a tie: the later import), so importing the same file twice changes
+nothing and a correction wins.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,72 +32,85 @@ class Refused:
     reason: str
 
 
-def parse(table: Any, *, source: str) -> tuple[Any, list[Refused]]:
-    """The valid labels of an Arrow table (record_id, label, label_time, source, imported_at) and the rows
-    refused, each with its reason."""
-    import pyarrow as pa
+@dataclass
+class Parsed:
+    """Valid labels as columns, and the rows refused."""
 
-    names = set(table.column_names)
-    if "record_id" not in names and "request_id" not in names:
-        raise ValueError("a labels file needs a record_id column (or request_id, with an optional item)")
-    for needed in ("label", "label_time"):
-        if needed not in names:
-            raise ValueError(f"a labels file needs a {needed} column")
-    rows = table.to_pylist()
-    good: dict[str, list[Any]] = {"record_id": [], "label": [], "label_time": [], "source": []}
-    refused: list[Refused] = []
+    record_id: list[str]
+    label: list[int]
+    label_time: list[datetime]
+    source: list[str]
+    refused: list[Refused]
+
+    def __len__(self) -> int:
+        return len(self.record_id)
+
+
+def parse_rows(rows: Sequence[Mapping[str, Any]], *, source: str) -> Parsed:
+    """Labels from rows (dicts: record_id or request_id [+ item], label, label_time [, source])."""
+    parsed = Parsed([], [], [], [], [])
     for number, row in enumerate(rows, start=1):
         try:
             record_id = _record_id(row)
             label = _label(row.get("label"))
             when = _time(row.get("label_time"))
         except ValueError as exc:
-            refused.append(Refused(number, str(exc)))
+            parsed.refused.append(Refused(number, str(exc)))
             continue
-        good["record_id"].append(record_id)
-        good["label"].append(label)
-        good["label_time"].append(when)
-        good["source"].append(str(row.get("source") or source))
-    imported = datetime.now(UTC)
-    out = pa.table(
-        {**good, "imported_at": [imported] * len(good["label"])},
-        schema=pa.schema([("record_id", pa.string()), ("label", pa.int8()),
-                          ("label_time", pa.timestamp("us", "UTC")), ("source", pa.string()),
-                          ("imported_at", pa.timestamp("us", "UTC"))]),
-    )  # fmt: skip
-    return out, refused
+        parsed.record_id.append(record_id)
+        parsed.label.append(label)
+        parsed.label_time.append(when)
+        parsed.source.append(str(row.get("source") or source))
+    return parsed
 
 
-def write(store: Store, labels: Any) -> str | None:
-    """Append a parsed labels table; its key (None when it was empty)."""
-    import pyarrow.parquet as pq
+def parse(table: Any, *, source: str) -> Parsed:
+    """Labels from an Arrow table (a CSV or Parquet file); ValueError when a needed column is missing."""
+    names = set(table.column_names)
+    if "record_id" not in names and "request_id" not in names:
+        raise ValueError("a labels file needs a record_id column (or request_id, with an optional item)")
+    for needed in ("label", "label_time"):
+        if needed not in names:
+            raise ValueError(f"a labels file needs a {needed} column")
+    return parse_rows(table.to_pylist(), source=source)
 
-    if labels.num_rows == 0:
+
+def write(store: Store, labels: Parsed) -> str | None:
+    """Append parsed labels as a part of `labels/` (JSON Lines: the function writes them too, without
+    pyarrow); its key (None when there was nothing to write)."""
+    if not len(labels):
         return None
-    buffer = io.BytesIO()
-    pq.write_table(labels, buffer, compression="zstd")
-    key = f"{LABELS_PREFIX}/part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.parquet"
-    store.write(key, buffer.getvalue())
+    imported = datetime.now(UTC).isoformat()
+    lines = [
+        json.dumps(
+            {"record_id": r, "label": v, "label_time": t.isoformat(), "source": s, "imported_at": imported}
+        )
+        for r, v, t, s in zip(labels.record_id, labels.label, labels.label_time, labels.source, strict=True)
+    ]
+    key = f"{LABELS_PREFIX}/part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.jsonl"
+    store.write(key, ("\n".join(lines) + "\n").encode())
     return key
 
 
 def read(store: Store) -> Any:
     """The current label of every labelled record: the latest label_time wins (a tie: the later import)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    parts = [pq.read_table(io.BytesIO(store.read(key))) for key in sorted(store.list(LABELS_PREFIX))
-             if key.endswith(".parquet")]  # fmt: skip
-    if not parts:
-        return pa.table({"record_id": pa.array([], pa.string()), "label": pa.array([], pa.int8()),
-                         "label_time": pa.array([], pa.timestamp("us", "UTC")),
-                         "source": pa.array([], pa.string())})  # fmt: skip
-    table = pa.concat_tables(parts)
-    order = table.sort_by([("record_id", "ascending"), ("label_time", "descending"),
-                           ("imported_at", "descending")])  # fmt: skip
-    ids = order["record_id"].to_pylist()
-    first = [i for i, record_id in enumerate(ids) if i == 0 or ids[i - 1] != record_id]
-    return order.take(pa.array(first, pa.int64())).select(["record_id", "label", "label_time", "source"])
+    rows = [json.loads(line) for key in sorted(store.list(LABELS_PREFIX)) if key.endswith(".jsonl")
+            for line in store.read(key).decode().splitlines() if line]  # fmt: skip
+    best: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    for row in rows:  # ISO 8601 times in UTC compare as text
+        when = (_time(row["label_time"]).astimezone(UTC).isoformat(), row["imported_at"])
+        current = best.get(row["record_id"])
+        if current is None or when > current[:2]:
+            best[row["record_id"]] = (*when, row)
+    kept = [best[key][2] for key in sorted(best)]
+    return pa.table(
+        {"record_id": [r["record_id"] for r in kept], "label": [r["label"] for r in kept],
+         "label_time": [_time(r["label_time"]) for r in kept], "source": [r["source"] for r in kept]},
+        schema=pa.schema([("record_id", pa.string()), ("label", pa.int8()),
+                          ("label_time", pa.timestamp("us", "UTC")), ("source", pa.string())]),
+    )  # fmt: skip
 
 
 def labelled(store: Store, decisions: Any) -> Any:
@@ -119,7 +133,7 @@ def export_columns() -> Sequence[str]:
     return (*[c for c in PAYSIM_COLUMNS if c != "isFlaggedFraud"], "record_id", "label_time", "label_source")
 
 
-def _record_id(row: dict[str, Any]) -> str:
+def _record_id(row: Mapping[str, Any]) -> str:
     record_id = row.get("record_id")
     if record_id not in (None, ""):
         return str(record_id)

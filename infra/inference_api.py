@@ -22,7 +22,7 @@ from fraud_model import constants
 from infra import assets, nag
 from infra.config import ApiAuth, LambdaArchitecture
 from infra.gateway_errors import add_gateway_errors
-from infra.model_bucket import LISTS_PREFIX, MODELS_PREFIX, POLICIES_PREFIX, ModelBucket
+from infra.model_bucket import LABELS_PREFIX, LISTS_PREFIX, MODELS_PREFIX, POLICIES_PREFIX, ModelBucket
 
 STAGE_NAME = "prod"
 # The FastAPI routes; API Gateway answers anything else with 403 without invoking the function.
@@ -33,10 +33,14 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/ready"),
     ("GET", "/model"),
     ("GET", "/policy"),
+    ("POST", "/labels"),
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
 )
 DOCS_ROUTES = frozenset({("GET", "/docs"), ("GET", "/openapi.json")})  # public with `publicDocs`
+# Signed with SigV4 whatever `apiAuth` is: a case-management system's role writes labels, a client's key
+# that scores transactions does not.
+IAM_ROUTES = frozenset({("POST", "/labels")})
 API_KEY_HEADER = "x-api-key"  # API Gateway's, fixed
 POWERTOOLS_ENV = {
     "POWERTOOLS_SERVICE_NAME": "fraud-api",
@@ -122,10 +126,11 @@ class InferenceApi(Construct):
             self,
             "FunctionRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Inference function: read models/ in the model store, write its own log group.",
+            description="Inference function: read models/, policies/, lists/; append labels/; write its log.",
         )
         log_group.grant_write(role)
         store.grant_read(role, MODELS_PREFIX, POLICIES_PREFIX, LISTS_PREFIX)
+        store.grant_write(role, LABELS_PREFIX)  # POST /labels appends parts; it reads and replaces nothing
         function = lambda_.DockerImageFunction(
             self,
             "Function",
@@ -195,6 +200,7 @@ class InferenceApi(Construct):
         public: list[apigw.Method] = []
         for method, path in ROUTES:
             is_public = public_docs and (method, path) in DOCS_ROUTES
+            signed = (method, path) in IAM_ROUTES
             added = api.root.resource_for_path(path).add_method(
                 method,
                 integration,
@@ -202,8 +208,12 @@ class InferenceApi(Construct):
                 # A POST needs a JSON object body; the function validates its fields.
                 request_models={"application/json": json_object} if method == "POST" else None,
                 # A browser sends no key: the docs page and the schema (no data, no model) stay open.
-                api_key_required=False if is_public else None,
-                authorization_type=apigw.AuthorizationType.NONE if is_public else None,
+                api_key_required=False if is_public or signed else None,
+                authorization_type=apigw.AuthorizationType.NONE
+                if is_public
+                else apigw.AuthorizationType.IAM
+                if signed
+                else None,
             )
             if is_public:
                 public.append(added)

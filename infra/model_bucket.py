@@ -17,6 +17,7 @@ MODELS_PREFIX = (
 REPORTS_PREFIX = f"{constants.REPORTS_PREFIX}/"  # evaluation reports, plots, quarantined rows
 POLICIES_PREFIX = "policies/"  # decision policies and their CURRENT pointer (fraud_model.policy_store)
 LISTS_PREFIX = "lists/"  # the lists policies name
+LABELS_PREFIX = "labels/"  # labels of recorded decisions (fraud_model.labels)
 
 
 class ModelBucket(Construct):

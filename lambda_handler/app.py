@@ -10,7 +10,7 @@ from lambda_handler import exception_handlers
 from lambda_handler.config import get_settings
 from lambda_handler.deps import strict_query
 from lambda_handler.middleware import RequestContextMiddleware
-from lambda_handler.routes import health, model, policy, predict
+from lambda_handler.routes import health, labels, model, policy, predict
 
 API_VERSION = "1.0.0"
 _API_KEY_SCHEME = "apiKey"
@@ -32,7 +32,9 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     exception_handlers.install(app)
     settings = get_settings()
-    for router in (predict.build_router(settings.max_batch_size), health.router, model.router, policy.router):
+    routers = (predict.build_router(settings.max_batch_size), health.router, model.router, policy.router,
+               labels.router)  # fmt: skip
+    for router in routers:
         app.include_router(router)
     header = settings.api_key_header
     if header:

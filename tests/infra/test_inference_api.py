@@ -14,6 +14,7 @@ from fraud_model import constants
 from infra.config import ApiAuth
 from infra.inference_api import (
     DOCS_ROUTES,
+    IAM_ROUTES,
     POWERTOOLS_ENV,
     ROUTES,
     STAGE_NAME,
@@ -137,13 +138,14 @@ def test_inference_api_environment_values_parse_as_settings(
     assert settings.model_version == "20250101T000000Z"
 
 
-def test_inference_api_function_reads_only_models_policies_and_lists(synth: Synth) -> None:
+def test_inference_api_function_reads_models_policies_and_lists_and_appends_labels(synth: Synth) -> None:
     s3 = [s for s in policy_statements(synth.key, synth.function_role_id) if "s3:" in str(s["Action"])]
     granted = {(a, render(r)) for s in s3 for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
     (listing,) = [s for s in s3 if s["Action"] == "s3:ListBucket"]
 
     assert granted == {
         *(("s3:GetObject", object_arn(synth.store_id, f"{p}*")) for p in ("models/", "policies/", "lists/")),
+        ("s3:PutObject", object_arn(synth.store_id, "labels/*")),
         ("s3:ListBucket", render({"Fn::GetAtt": [synth.store_id, "Arn"]})),
     }
     prefixes = [v for p in ("models", "policies", "lists") for v in (p, f"{p}/", f"{p}/*")]
@@ -154,7 +156,9 @@ def test_inference_api_requires_an_api_key_on_every_method_but_the_docs(synth: S
     required = {route: m["ApiKeyRequired"] for route, m in _routes(synth.key).items()}
 
     assert required.keys() == set(ROUTES)
-    assert {route for route, needs_key in required.items() if not needs_key} == DOCS_ROUTES
+    assert {route for route, needs_key in required.items() if not needs_key} == DOCS_ROUTES | IAM_ROUTES
+    signed = {route for route, m in _routes(synth.key).items() if m["AuthorizationType"] == "AWS_IAM"}
+    assert signed == IAM_ROUTES == {("POST", "/labels")}  # labels: SigV4 even where scoring takes a key
     synth.key.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
 
 
@@ -237,7 +241,7 @@ def test_inference_api_validates_request_bodies(synth: Synth) -> None:
     assert validator["Properties"]["ValidateRequestBody"] is True
     assert all(m["RequestValidatorId"] == {"Ref": validator_id} for m in methods)
     posts = [m for m in methods if m["HttpMethod"] == "POST"]
-    assert len(posts) == 2
+    assert len(posts) == 3  # /predict, /predict/batch, /labels
     assert all("application/json" in m["RequestModels"] for m in posts)
     synth.key.has_resource_properties("AWS::ApiGateway::Model", {"Schema": {"type": "object"}})
 
