@@ -136,7 +136,7 @@ def columns(chunk: Chunk, names: Names) -> dict[str, Any]:
         out[name] = values
     out.update(fraud_probability=chunk.fraud_probability, threshold=chunk.threshold,
                is_fraud=chunk.is_fraud, feature_set=chunk.feature_set, outcome=chunk.outcome,
-               matched_rules=chunk.matched_rules)  # fmt: skip
+               matched_rules=chunk.matched_rules, challenger_probability=[None] * rows)  # fmt: skip
     return out
 
 
@@ -173,7 +173,8 @@ def _one_row(chunk: Chunk, names: Names) -> dict[str, Any]:
     line["nameDest"] = names.apply(line["nameDest"])
     line.update(fraud_probability=[float(chunk.fraud_probability[0])], threshold=[float(chunk.threshold[0])],
                 is_fraud=[bool(chunk.is_fraud[0])], feature_set=[chunk.feature_set[0]],
-                outcome=[chunk.outcome[0]], matched_rules=[chunk.matched_rules[0]])  # fmt: skip
+                outcome=[chunk.outcome[0]], matched_rules=[chunk.matched_rules[0]],
+                challenger_probability=[None])  # fmt: skip
     return line
 
 
@@ -238,13 +239,14 @@ def read(store: Any, *, since: datetime | None = None, until: datetime | None = 
     tables = []
     for key in sorted(store.list(RECORDS_PREFIX)):
         day = _day(key)
-        if not key.endswith(".parquet") or day is None:
+        if day is None or not key.endswith((".parquet", ".gz")):
             continue
         if (since is not None and day < since.astimezone(UTC).date()) or (
             until is not None and day > until.astimezone(UTC).date()
         ):
             continue
-        tables.append(pq.read_table(io.BytesIO(store.read(key))))
+        data = store.read(key)
+        tables.append(pq.read_table(io.BytesIO(data)) if key.endswith(".parquet") else _from_lines(data))
     if not tables:
         return arrow_schema().empty_table()
     table = pa.concat_tables(tables, promote_options="default")
@@ -257,6 +259,27 @@ def read(store: Any, *, since: datetime | None = None, until: datetime | None = 
     if until is not None:
         table = table.filter(pc.less(table["received_at"], pa.scalar(until, pa.timestamp("us", "UTC"))))
     return table
+
+
+def _from_lines(data: bytes) -> Any:
+    """A table from log lines as Firehose delivers them (gzipped JSON lines: shared values, then arrays)."""
+    import gzip
+    import json
+
+    import pyarrow as pa
+
+    schema = arrow_schema(stored=True)
+    rows: dict[str, list[Any]] = {name: [] for name in schema.names}
+    for text in gzip.decompress(data).decode().splitlines():
+        line = json.loads(text) if text.strip() else None
+        if not line or line.get("record") != LOG_MARKER:
+            continue
+        count = len(line["item"])
+        line["received_at"] = datetime.fromisoformat(line["received_at"])
+        for name in schema.names:
+            value = line.get(name)
+            rows[name] += value if isinstance(value, list) else [value] * count
+    return pa.table(rows, schema=schema)
 
 
 def _day(key: str) -> Any:

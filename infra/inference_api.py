@@ -64,8 +64,8 @@ def serving_environment(
         constants.POINTER_TTL_ENV: str(pointer_ttl_seconds),
         constants.MAX_BATCH_SIZE_ENV: str(max_batch_size),
         constants.MAX_BODY_BYTES_ENV: str(max_body_bytes),
-        # a JSON line a request in the function's log: no network call in the answer (issue 12; the log
-        # subscription that delivers them to records/ is not provisioned yet)
+        # a JSON line a request in the function's log: no network call in the answer; the log subscription
+        # delivers them to records/ (infra.decision_records)
         constants.RECORDS_ENV: "log",
         **POWERTOOLS_ENV,
     }
@@ -129,6 +129,7 @@ class InferenceApi(Construct):
             description="Inference function: read models/, policies/, lists/; append labels/; write its log.",
         )
         log_group.grant_write(role)
+        self.log_group = log_group  # the decision records' subscription reads it
         store.grant_read(role, MODELS_PREFIX, POLICIES_PREFIX, LISTS_PREFIX)
         store.grant_write(role, LABELS_PREFIX)  # POST /labels appends parts; it reads and replaces nothing
         function = lambda_.DockerImageFunction(

@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import InfraConfig
+from infra.decision_records import EXAMPLE_QUERY, DecisionRecords
 from infra.inference_api import InferenceApi, serving_environment
 from infra.model_bucket import ModelBucket
 from infra.training_compute import TrainingCompute
@@ -71,6 +72,13 @@ class FraudDetectionStack(Stack):
             alarm_topic_arn=config.alarm_topic_arn,
             log_retention=retention,
         )
+        self.records = DecisionRecords(
+            self,
+            "DecisionRecords",
+            store=self.store,
+            function_logs=self.inference.log_group,
+            retention=retention,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -86,6 +94,10 @@ class FraudDetectionStack(Stack):
         CfnOutput(
             self, "ModelStoreUri", value=self.store.store_uri, description="FRAUD_MODEL_STORE / --store value"
         )
+        where = "Decision records (gzipped JSON lines by date), delivered within ~60 s"
+        CfnOutput(self, "RecordsLocation", value=self.records.location, description=where)
+        query = f"Athena table of the records, e.g. {EXAMPLE_QUERY}"
+        CfnOutput(self, "RecordsTable", value=self.records.table_name, description=query)
         CfnOutput(
             self, "TrainingInstanceId", value=self.training.instance_id, description="fraud train --remote"
         )

@@ -46,6 +46,8 @@ def test_stack_outputs_what_users_need(synth: Synth) -> None:
         "ModelStoreUri",
         "TrainingInstanceId",
         "TrainingLogGroup",
+        "RecordsLocation",
+        "RecordsTable",
         "ApiKeyId",
         "GetApiKeyCommand",
         "CurlExample",

@@ -129,3 +129,30 @@ def test_records_survive_a_store_outage_until_the_next_flush(store: LocalStore, 
     failing["on"] = False
     recorder.flush()
     assert [r["record_id"] for r in records.read(store).to_pylist()] == ["req-outage:0"]
+
+
+def test_records_delivered_from_the_log_read_back_like_local_ones(
+    store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What Firehose writes under records/ (the function's lines, gzipped) reads back as the same records as
+    the store recorder's Parquet parts."""
+    import gzip
+
+    monkeypatch.setenv("FRAUD_RECORD_NAME_KEY", KEY)
+    batch = [FULL, SEED, {**FULL, "type": None, "step": None}]
+    handler(_event("/predict/batch", {"transactions": batch}, "req-local"), context)
+    local = _recorded(store)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fraud-inference")
+    recording.reset()
+    handler(_event("/predict/batch", {"transactions": batch}, "req-aws"), context)
+    lines = [line for line in capsys.readouterr().out.splitlines() if '"record":"fraud_decisions"' in line]
+    day = records.partition(records.now())
+    store.write(f"{day}/fraud-records-1-2026-12-04-00-00-00-abc.gz", gzip.compress("\n".join(lines).encode()))
+    delivered = [row for row in _recorded(store) if row["request_id"] == "req-aws"]
+
+    ignore = {"record_id", "request_id", "received_at"}
+    assert len(delivered) == 3
+    for ours, theirs in zip(local, delivered, strict=True):
+        assert {k: v for k, v in ours.items() if k not in ignore} == {
+            k: v for k, v in theirs.items() if k not in ignore
+        }
