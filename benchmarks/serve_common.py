@@ -46,6 +46,22 @@ def training_columns(rows: int = 60_000, seed: int = 11) -> dict[str, np.ndarray
     return columns
 
 
+def named_transactions(
+    rows: int, name: Callable[[int], tuple[str, str]], seed: int = 99
+) -> list[dict[str, Any]]:
+    """`rows` generated transactions as API requests, with every field; `name(i)` gives row i's accounts."""
+    from fraud_model.schema import TRANSACTION_TYPES
+
+    columns = training_columns(rows, seed=seed)
+    money = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
+    return [
+        {"type": TRANSACTION_TYPES[int(columns["type"][i])], "step": int(columns["step"][i]),
+         **dict(zip(("nameOrig", "nameDest"), name(i), strict=True)),
+         **{field: float(columns[field][i]) for field in money}}
+        for i in range(rows)
+    ]  # fmt: skip
+
+
 def model_store(*, rebuild: bool = False) -> LocalStore:
     """The benchmark model version (built on first use, ~15 s)."""
     store = LocalStore(STORE_DIR)

@@ -63,7 +63,6 @@ def main() -> int:
     out = common.quiet_stdout()
 
     from fraud_model import policy_store
-    from fraud_model.schema import TRANSACTION_TYPES
     from fraud_model.store import LocalStore
     from lambda_handler.config import get_settings
     from lambda_handler.handler import handler
@@ -88,14 +87,8 @@ def main() -> int:
         "20 rules, first_matched": active(policy_document("first_matched")),
         "the 2 list rules alone": active(policy_document("all_matched", RULES[:2])),
     }
-    columns = common.training_columns(ROWS, seed=99)
-    fields = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
-    transactions = [
-        {"type": TRANSACTION_TYPES[int(columns["type"][i])], "step": int(columns["step"][i]),
-         "nameOrig": f"C9{i * HIT:08d}", "nameDest": f"C8{i * HIT:08d}",  # the first rows on the lists
-         **{name: float(columns[name][i]) for name in fields}}
-        for i in range(ROWS)
-    ]  # fmt: skip
+    # row i names accounts C9…(i * HIT) and C8…(i * HIT): the first rows are on the lists, the rest not
+    transactions = common.named_transactions(ROWS, lambda i: (f"C9{i * HIT:08d}", f"C8{i * HIT:08d}"))
     single = common.http_api_event("/predict", common.FULL_TRANSACTION)
     batch = common.http_api_event("/predict/batch", {"transactions": transactions})
     context = common.Context()

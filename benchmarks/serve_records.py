@@ -31,19 +31,13 @@ def main() -> int:
     os.environ.update(FRAUD_MODEL_STORE=root, FRAUD_RECORD_NAME_KEY="benchmark-key-of-the-operator")
     out = common.quiet_stdout()
 
-    from fraud_model.schema import TRANSACTION_TYPES
     from lambda_handler import recording
     from lambda_handler.config import get_settings
     from lambda_handler.handler import handler
 
-    columns = common.training_columns(ROWS, seed=99)
-    money = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
-    transactions = [
-        {"type": TRANSACTION_TYPES[int(columns["type"][i])], "step": int(columns["step"][i]),
-         "nameOrig": f"C{1_000_000_000 + i}", "nameDest": f"C{2_000_000_000 + i}",
-         **{name: float(columns[name][i]) for name in money}}
-        for i in range(ROWS)
-    ]  # fmt: skip
+    transactions = common.named_transactions(
+        ROWS, lambda i: (f"C{1_000_000_000 + i}", f"C{2_000_000_000 + i}")
+    )
     single = common.http_api_event("/predict", common.FULL_TRANSACTION)
     batch = common.http_api_event("/predict/batch", {"transactions": transactions})
     context = common.Context()

@@ -53,13 +53,8 @@ class DecisionRecords(Construct):
         delivery_logs = logs.LogGroup(self, "DeliveryLogs", retention=retention,
                                       removal_policy=RemovalPolicy.DESTROY)  # fmt: skip
         delivery_errors = logs.LogStream(self, "DeliveryErrors", log_group=delivery_logs)
-        role = iam.Role(
-            self,
-            "DeliveryRole",
-            assumed_by=iam.ServicePrincipal(
-                "firehose.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),  # fmt: skip
-            description="Decision records: write records/ (and records-errors/) in the store bucket",
+        role = self._role(
+            "DeliveryRole", "firehose.amazonaws.com", "Decision records: write records/ in the store"
         )
         store.grant_write(role, RECORDS_PREFIX, ERRORS_PREFIX)
         bucket_actions = ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
@@ -103,13 +98,8 @@ class DecisionRecords(Construct):
             ),
         )  # fmt: skip
         self.stream.node.add_dependency(role)
-        subscriber = iam.Role(
-            self,
-            "SubscriptionRole",
-            assumed_by=iam.ServicePrincipal(
-                "logs.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),  # fmt: skip
-            description="The function's log subscription: put the decision lines into the records stream",
+        subscriber = self._role(
+            "SubscriptionRole", "logs.amazonaws.com", "Put the function's decision lines in the stream"
         )
         put = ["firehose:PutRecord", "firehose:PutRecordBatch"]
         subscriber.add_to_principal_policy(iam.PolicyStatement(actions=put, resources=[self.stream.attr_arn]))
@@ -127,6 +117,12 @@ class DecisionRecords(Construct):
         self._table(bucket.bucket_name)
         reason = "Firehose writes objects whose names it chooses under records/ (multipart uploads too)."
         nag.acknowledge(role, {nag.wildcard_resource(self, bucket.bucket_arn, f"/{RECORDS_PREFIX}*"): reason})
+
+    def _role(self, id_: str, service: str, description: str) -> iam.Role:
+        """A role only `service`, acting for this account, may assume (no confused deputy)."""
+        this_account = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+        principal = iam.ServicePrincipal(service, conditions=this_account)
+        return iam.Role(self, id_, assumed_by=principal, description=description)
 
     def _table(self, bucket_name: str) -> None:
         account = Stack.of(self).account
