@@ -101,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from fraud_model.predict import predict_command
+    from fraud_cli.predict import predict_command
 
     return predict_command(args)
 
