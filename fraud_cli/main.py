@@ -79,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(action, after=True)
     models.set_defaults(run=_models)
 
-    from fraud_cli import decisions, records
+    from fraud_cli import decisions, records, score
 
+    score.add_parser(commands, _add_store)
     decisions.add_parsers(commands, _add_store)
     records.add_parsers(commands, _add_store)
 

@@ -21,16 +21,15 @@ import numpy as np
 
 from fraud_model import policy_store
 from fraud_model.artifact import load_version, read_pointer
-from fraud_model.columnar import columns
 from fraud_model.errors import InputError
 from fraud_model.features import FULL
 from fraud_model.metrics import json_safe
-from fraud_model.policy import MODEL_VARIABLES, VARIABLES, Policy, model_variables
+from fraud_model.policy import MODEL_VARIABLES, Policy
 from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS
-from fraud_model.scorer import BatchScores, Scorer
+from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
 from training_job.dataset import Dataset, load_dataset
-from training_job.evaluate import route
+from training_job.evaluate import decision_variables, route
 
 CHUNK = 250_000  # rows decided at once: bounds the (rules x rows) matrices
 
@@ -105,7 +104,7 @@ def backtest(
     routed = route(scorer, dataset)
     for start in range(0, len(dataset), CHUNK):
         rows = slice(start, min(start + CHUNK, len(dataset)))
-        values = _variables(dataset, rows, routed.verdicts(rows))
+        values = decision_variables(dataset, rows, routed.verdicts(rows))
         labels = dataset.labels[rows].astype(bool)
         amount = dataset.columns["amount"][rows]
         _tally(run, policy, baseline, values, lists, labels, amount)
@@ -153,7 +152,7 @@ def _stress(
         if size == 0:
             continue
         variants = Dataset(changed, np.zeros(size, dtype=np.int16), frauds.sources)
-        values = _variables(variants, slice(0, size), route(scorer, variants).verdicts())
+        values = decision_variables(variants, slice(0, size), route(scorer, variants).verdicts())
         outcome = Counter(policy.decide_columns(values, lists).outcome)
         allowed = Counter(baseline.decide_columns(values, lists).outcome)[baseline.default_outcome]
         out[family] = {
@@ -167,21 +166,6 @@ def _stress(
 def _lists(store: Store, *policies: Policy) -> dict[str, frozenset[str]]:
     names = dict.fromkeys(name for policy in policies for name in policy.lists)
     return {name: policy_store.read_list(store, name) for name in names}
-
-
-def _variables(dataset: Dataset, rows: slice, verdicts: BatchScores) -> dict[str, np.ndarray]:
-    """Every variable a rule may read, for `rows` (a field the files lack: absent)."""
-    size = rows.stop - rows.start
-    values: dict[str, Any] = model_variables(verdicts)
-    for name, (kind, _) in VARIABLES.items():
-        if name in values:
-            continue
-        column = dataset.columns.get(name)
-        if column is None:
-            values[name] = np.full(size, np.nan) if kind == "number" else np.full(size, None, dtype=object)
-        else:
-            values[name] = column[rows]
-    return columns(values)
 
 
 def _tally(

@@ -252,3 +252,22 @@ def _cell(value: Any) -> str:
     if value is None:
         return f"{'':>12}"
     return f"{value:>12}" if isinstance(value, int) else f"{value:>12.4f}"
+
+
+def decision_variables(dataset: Dataset, rows: slice, verdicts: BatchScores) -> dict[str, Any]:
+    """Every variable a policy rule may read, for `rows` of `dataset` (a field the files lack: absent), as
+    `fraud_model.columnar.columns` makes them: a backtest's and a scoring job's decisions."""
+    from fraud_model.columnar import columns
+    from fraud_model.policy import VARIABLES, model_variables
+
+    size = rows.stop - rows.start
+    values: dict[str, Any] = model_variables(verdicts)
+    for name, (kind, _) in VARIABLES.items():
+        if name in values:
+            continue
+        column = dataset.columns.get(name)
+        if column is None:
+            values[name] = np.full(size, np.nan) if kind == "number" else np.full(size, None, dtype=object)
+        else:
+            values[name] = column[rows]
+    return columns(values)

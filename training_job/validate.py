@@ -34,6 +34,7 @@ class Checked:
     columns: dict[str, np.ndarray]
     rows: int
     bad: int
+    good: np.ndarray | None = None  # which rows of the batch these are (for columns it did not check)
 
 
 @dataclass
@@ -150,7 +151,9 @@ def check_batch(
         quarantine.add(source, np.arange(first_row, first_row + n), problems, batch)
     quarantine.rows += n
     good = ~bad
-    return Checked({name: values[good] for name, values in columns.items()}, rows=n, bad=int(bad.sum()))
+    return Checked(
+        {name: values[good] for name, values in columns.items()}, rows=n, bad=int(bad.sum()), good=good
+    )
 
 
 def _check_column(name: str, array: pa.Array, *, absent_ok: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:

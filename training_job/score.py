@@ -1,0 +1,211 @@
+"""`fraud score`: score PaySim-schema files of any size with the API's Scorer and decision policy, streamed
+record batch by record batch (bounded memory), into part files.
+
+Each output row carries the input's key columns (and an id column the user names), the probability, the
+decision at the model's threshold, the feature set, the versions, the policy's outcome and matched rules.
+Rows that fail validation go to `quarantine.csv.gz` with their reasons. Nothing looks complete before it is:
+parts are named by run, and `_SUCCESS` (a JSON summary listing them) is written last; a run over an output
+that already has one is refused unless `overwrite`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from fraud_model import artifact, constants, policy_store, records
+from fraud_model.errors import InputError, NotFoundError
+from fraud_model.features import FULL
+from fraud_model.schema import NAME_COLUMNS, REQUIRED_REQUEST_FIELDS, TIME, TRANSACTION_TYPES, TYPE
+from fraud_model.scorer import Scorer
+from fraud_model.store import Store, open_store
+from training_job.dataset import Dataset
+from training_job.evaluate import decision_variables, route
+from training_job.load import S3Reader, read_batches, resolve
+from training_job.validate import Quarantine, check_batch, check_header
+
+DONE = "_SUCCESS"
+QUARANTINE_FILE = "quarantine.csv.gz"
+_OPTIONAL = tuple(
+    dict.fromkeys([*(n for n in FULL.inputs if n not in REQUIRED_REQUEST_FIELDS), TIME, *NAME_COLUMNS])
+)
+_TYPE_NAMES = np.array([*TRANSACTION_TYPES, None], dtype=object)  # code -1: absent
+
+
+@dataclass
+class Summary:
+    out: str
+    run: str
+    model_version: str
+    policy_version: str
+    rows: int = 0
+    scored: int = 0
+    quarantined: int = 0
+    flagged: int = 0
+    seconds: float = 0.0
+    parts: list[str] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.scored / self.seconds if self.seconds else 0.0
+
+
+def score_files(
+    uris: list[str],
+    out_uri: str,
+    *,
+    store_uri: str | None = None,
+    model_version: str | None = None,
+    id_column: str | None = None,
+    out_format: str = "parquet",
+    overwrite: bool = False,
+    progress: bool = False,
+    record: bool = True,
+    s3: S3Reader | None = None,
+) -> Summary:
+    """Score every file behind `uris` into `out_uri` (a directory or s3:// prefix); the run's summary."""
+    started = time.perf_counter()
+    store = open_store(store_uri)
+    scorer = Scorer(artifact.load_version(store, model_version or artifact.read_pointer(store)))
+    policy_version = policy_store.read_policy_pointer(store)
+    policy, _ = policy_store.load_policy(store, policy_version)
+    lists = {name: policy_store.read_list(store, name) for name in policy.lists}
+    out = open_store(out_uri)
+    if _exists(out, DONE) and not overwrite:
+        raise InputError(
+            f"{out_uri} already holds a finished run ({DONE}): choose another output or --overwrite"
+        )
+    run = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + os.urandom(3).hex()
+    summary = Summary(out_uri, run, scorer.version, policy_version)
+    quarantine = Quarantine()
+    names = records.Names(os.environ.get(constants.RECORD_NAMES_ENV, "hash"),  # type: ignore[arg-type]
+                          os.environ.get(constants.RECORD_NAME_KEY_ENV))  # fmt: skip
+    recorded: list[records.Chunk] = []
+    for file in resolve(uris, s3=s3):
+        first_row = 1
+        wanted = list(
+            dict.fromkeys([*REQUIRED_REQUEST_FIELDS, *_OPTIONAL, *([id_column] if id_column else [])])
+        )
+        for batch in read_batches(file, wanted, s3=s3, progress=progress):
+            if first_row == 1:
+                check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS)
+                if id_column and id_column not in file.header:
+                    raise InputError(f"{file.uri} has no {id_column!r} column (--id-column)")
+            optional = [name for name in _OPTIONAL if name in file.header]
+            checked = check_batch(batch, quarantine, source=file.uri, first_row=first_row,
+                                  required=REQUIRED_REQUEST_FIELDS, optional=optional)  # fmt: skip
+            first_row += checked.rows
+            summary.rows += checked.rows
+            if not len(next(iter(checked.columns.values()))):
+                continue
+            ids = batch.column(id_column).filter(pa.array(checked.good)) if id_column else None
+            table, chunk = _score(scorer, policy, lists, checked.columns, ids, id_column, summary)
+            _write_part(out, summary, table, out_format)
+            if record:
+                recorded.append(chunk)
+        for line, found in file.malformed:
+            quarantine.add_malformed(file.uri, line, found)
+    summary.quarantined = quarantine.bad
+    if quarantine.bad:
+        out.write(QUARANTINE_FILE, quarantine.to_csv_gz())
+    if record and recorded:
+        _record(store, names, recorded)
+    summary.seconds = time.perf_counter() - started
+    out.write(DONE, json.dumps({**asdict(summary), "format": out_format}, indent=2).encode())  # last: done
+    return summary
+
+
+def _score(
+    scorer: Scorer,
+    policy: Any,
+    lists: dict[str, frozenset[str]],
+    columns: dict[str, np.ndarray],
+    ids: Any,
+    id_column: str | None,
+    summary: Summary,
+) -> tuple[pa.Table, records.Chunk]:
+    rows = len(next(iter(columns.values())))
+    dataset = Dataset(columns, np.zeros(rows, dtype=np.int16))
+    routed = route(scorer, dataset)
+    verdicts = routed.verdicts()
+    decided = policy.decide_columns(decision_variables(dataset, slice(0, rows), verdicts), lists)
+    types = _TYPE_NAMES[columns[TYPE]] if TYPE in columns else np.full(rows, None, dtype=object)
+    absent = np.full(rows, None, dtype=object)
+    out: dict[str, Any] = {} if ids is None or id_column is None else {id_column: ids.cast(pa.string())}
+    step = columns.get(TIME)
+    steps = pa.nulls(rows, pa.int64()) if step is None else pa.array(step, from_pandas=True).cast(pa.int64())
+    out.update({
+        TIME: steps,
+        TYPE: pa.array(types, pa.string()),
+        "amount": pa.array(columns["amount"]),
+        "nameOrig": pa.array(columns.get("nameOrig", absent), pa.string()),
+        "nameDest": pa.array(columns.get("nameDest", absent), pa.string()),
+        "fraud_probability": pa.array(verdicts.fraud_probability),
+        "is_fraud": pa.array(verdicts.is_fraud),
+        "threshold": pa.array(verdicts.threshold),
+        "feature_set": pa.array(verdicts.feature_set, pa.string()),
+        "model_version": pa.repeat(pa.scalar(scorer.version), rows),
+        "outcome": pa.array(decided.outcome, pa.string()),
+        "matched_rules": pa.array(decided.matched, pa.list_(pa.string())),
+        "policy_version": pa.repeat(pa.scalar(summary.policy_version), rows),
+    })  # fmt: skip
+    summary.scored += rows
+    summary.flagged += int(verdicts.is_fraud.sum())
+    for outcome in decided.outcome:
+        summary.outcomes[outcome] = summary.outcomes.get(outcome, 0) + 1
+    fields: dict[str, Any] = {name: columns.get(name, absent) for name in records.TRANSACTION_FIELDS}
+    fields[TYPE] = types
+    chunk = records.Chunk(f"score-{summary.run}", "score", records.now(), scorer.version,
+                          summary.policy_version, fields, verdicts.fraud_probability, verdicts.threshold,
+                          verdicts.is_fraud, verdicts.feature_set, decided.outcome, decided.matched,
+                          first_item=summary.scored - rows)  # fmt: skip
+    return pa.table(out), chunk
+
+
+def _write_part(out: Store, summary: Summary, table: pa.Table, out_format: str) -> None:
+    buffer = io.BytesIO()
+    if out_format == "csv":
+        import pyarrow.csv as pacsv
+
+        joined = pa.array([",".join(m) for m in table["matched_rules"].to_pylist()])
+        flat = table.set_column(table.schema.get_field_index("matched_rules"), "matched_rules", joined)
+        pacsv.write_csv(flat, buffer)
+        suffix = "csv"
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, buffer, compression="zstd")
+        suffix = "parquet"
+    key = f"part-{summary.run}-{len(summary.parts):05d}.{suffix}"
+    out.write(key, buffer.getvalue())
+    summary.parts.append(key)
+
+
+def _record(store: Store, names: records.Names, chunks: list[records.Chunk]) -> None:
+    """The scored rows into the decision record, one part a day."""
+    import pyarrow.parquet as pq
+
+    days: dict[str, list[records.Chunk]] = {}
+    for chunk in chunks:
+        days.setdefault(records.partition(chunk.received_at), []).append(chunk)
+    for prefix, group in days.items():
+        buffer = io.BytesIO()
+        pq.write_table(records.to_table(group, names), buffer, compression="zstd")
+        store.write(f"{prefix}/part-score-{group[0].request_id}.parquet", buffer.getvalue())
+
+
+def _exists(store: Store, key: str) -> bool:
+    try:
+        store.read(key)
+    except NotFoundError:
+        return False
+    return True
