@@ -89,7 +89,6 @@ def score_files(
     quarantine = Quarantine()
     names = records.Names(os.environ.get(constants.RECORD_NAMES_ENV, "hash"),  # type: ignore[arg-type]
                           os.environ.get(constants.RECORD_NAME_KEY_ENV))  # fmt: skip
-    recorded: list[records.Chunk] = []
     for file in resolve(uris, s3=s3):
         first_row = 1
         wanted = list(
@@ -110,15 +109,13 @@ def score_files(
             ids = batch.column(id_column).filter(pa.array(checked.good)) if id_column else None
             table, chunk = _score(scorer, policy, lists, checked.columns, ids, id_column, summary)
             _write_part(out, summary, table, out_format)
-            if record:
-                recorded.append(chunk)
+            if record:  # as it goes: memory stays bounded by a batch
+                _record(store, names, [chunk], part=len(summary.parts))
         for line, found in file.malformed:
             quarantine.add_malformed(file.uri, line, found)
     summary.quarantined = quarantine.bad
     if quarantine.bad:
         out.write(QUARANTINE_FILE, quarantine.to_csv_gz())
-    if record and recorded:
-        _record(store, names, recorded)
     summary.seconds = time.perf_counter() - started
     out.write(DONE, json.dumps({**asdict(summary), "format": out_format}, indent=2).encode())  # last: done
     return summary
@@ -190,7 +187,7 @@ def _write_part(out: Store, summary: Summary, table: pa.Table, out_format: str) 
     summary.parts.append(key)
 
 
-def _record(store: Store, names: records.Names, chunks: list[records.Chunk]) -> None:
+def _record(store: Store, names: records.Names, chunks: list[records.Chunk], *, part: int) -> None:
     """The scored rows into the decision record, one part a day."""
     import pyarrow.parquet as pq
 
@@ -200,7 +197,7 @@ def _record(store: Store, names: records.Names, chunks: list[records.Chunk]) -> 
     for prefix, group in days.items():
         buffer = io.BytesIO()
         pq.write_table(records.to_table(group, names), buffer, compression="zstd")
-        store.write(f"{prefix}/part-score-{group[0].request_id}.parquet", buffer.getvalue())
+        store.write(f"{prefix}/part-{group[0].request_id}-{part:05d}.parquet", buffer.getvalue())
 
 
 def _exists(store: Store, key: str) -> bool:
