@@ -24,6 +24,7 @@ def add_parser(commands: Any, add_store: Callable[..., None]) -> None:
     )
     score.add_argument("--no-record", dest="record", action="store_false",
                        help="do not add the scored rows to the decision record")  # fmt: skip
+    score.add_argument("--explain", action="store_true", help="add each row's top 3 reasons (TreeSHAP)")
     score.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     score.set_defaults(run=_score)
 
@@ -33,7 +34,8 @@ def _score(args: argparse.Namespace) -> int:
 
     summary = score_files(args.data, args.out, store_uri=args.store, model_version=args.model,
                           id_column=args.id_column, out_format=args.format, overwrite=args.overwrite,
-                          progress=args.progress, record=args.record)  # fmt: skip
+                          progress=args.progress, record=args.record,
+                          explain=args.explain)  # fmt: skip
     outcomes = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.outcomes.items()))
     print(f"scored {summary.scored:,} of {summary.rows:,} rows in {summary.seconds:.1f} s "
           f"({summary.rows_per_second:,.0f} rows/s) with model {summary.model_version}: "

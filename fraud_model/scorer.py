@@ -348,8 +348,16 @@ class Scorer:
     def explain(self, record: Mapping[str, Any], *, top: int = 5) -> list[Contribution]:
         """The `top` features that moved this transaction's score most (TreeSHAP, log-odds)."""
         present = {key for key, value in record.items() if value is not None}
-        model = self._models[self.route(present)]
-        features = model.feature_set.compute(records_to_columns([record], model.feature_set.inputs))
+        name = self.route(present)
+        inputs = self._models[name].feature_set.inputs
+        return self.explain_many(name, records_to_columns([record], inputs), top=top)[0]
+
+    def explain_many(
+        self, feature_set: str, columns: Mapping[str, np.ndarray], *, top: int = 5
+    ) -> list[list[Contribution]]:
+        """Each row's `top` features by absolute TreeSHAP contribution, with `feature_set`'s model."""
+        model = self._models[feature_set]
+        features = model.feature_set.compute(columns)
         booster = model.booster()
         # XGBoost refuses infinite inputs (a ratio over a zero balance); the largest float32 takes the same
         # branches at every split, so the reasons are those of the score. NaN stays NaN: missing.
@@ -358,15 +366,12 @@ class Scorer:
         if model.spec.library == "xgboost":
             import xgboost
 
-            contributions = booster.predict(xgboost.DMatrix(finite), pred_contribs=True)[0][:-1]
+            contributions = booster.predict(xgboost.DMatrix(finite), pred_contribs=True)[:, :-1]
         else:
-            contributions = booster.predict(finite, pred_contrib=True, num_threads=1)[0][:-1]
-        order = np.argsort(-np.abs(contributions))[:top]
+            contributions = booster.predict(finite, pred_contrib=True, num_threads=1)[:, :-1]
+        order = np.argsort(-np.abs(contributions), axis=1)[:, :top]
+        names = model.spec.features
         return [
-            Contribution(
-                feature=model.spec.features[j],
-                value=float(features[0, j]),
-                contribution=float(contributions[j]),
-            )
-            for j in order
+            [Contribution(names[j], float(features[i, j]), float(contributions[i, j])) for j in row]
+            for i, row in enumerate(order.tolist())
         ]

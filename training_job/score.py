@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from fraud_model import artifact, constants, policy_store, records
 from fraud_model.errors import InputError, NotFoundError
-from fraud_model.features import FULL
+from fraud_model.features import FEATURE_SETS, FULL
 from fraud_model.schema import NAME_COLUMNS, REQUIRED_REQUEST_FIELDS, TIME, TRANSACTION_TYPES, TYPE
 from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
@@ -70,6 +70,7 @@ def score_files(
     overwrite: bool = False,
     progress: bool = False,
     record: bool = True,
+    explain: bool = False,
     s3: S3Reader | None = None,
 ) -> Summary:
     """Score every file behind `uris` into `out_uri` (a directory or s3:// prefix); the run's summary."""
@@ -107,7 +108,7 @@ def score_files(
             if not len(next(iter(checked.columns.values()))):
                 continue
             ids = batch.column(id_column).filter(pa.array(checked.good)) if id_column else None
-            table, chunk = _score(scorer, policy, lists, checked.columns, ids, id_column, summary)
+            table, chunk = _score(scorer, policy, lists, checked.columns, ids, id_column, summary, explain)
             _write_part(out, summary, table, out_format)
             if record:  # as it goes: memory stays bounded by a batch
                 _record(store, names, [chunk], part=len(summary.parts))
@@ -129,6 +130,7 @@ def _score(
     ids: Any,
     id_column: str | None,
     summary: Summary,
+    explain: bool,
 ) -> tuple[pa.Table, records.Chunk]:
     rows = len(next(iter(columns.values())))
     dataset = Dataset(columns, np.zeros(rows, dtype=np.int16))
@@ -155,6 +157,8 @@ def _score(
         "matched_rules": pa.array(decided.matched, pa.list_(pa.string())),
         "policy_version": pa.repeat(pa.scalar(summary.policy_version), rows),
     })  # fmt: skip
+    if explain:
+        out["reasons"] = _reasons(scorer, routed, columns)
     summary.scored += rows
     summary.flagged += int(verdicts.is_fraud.sum())
     for outcome in decided.outcome:
@@ -168,6 +172,23 @@ def _score(
     return pa.table(out), chunk
 
 
+_REASON = pa.struct([("feature", pa.string()), ("value", pa.float64()), ("contribution", pa.float64())])
+
+
+def _reasons(scorer: Scorer, routed: Any, columns: dict[str, np.ndarray], top: int = 3) -> pa.Array:
+    """Each row's top features by TreeSHAP contribution, from the model that scored it (as ?explain=true)."""
+    reasons: list[Any] = [None] * len(routed.feature_set)
+    for code, name in enumerate(routed.names):
+        rows = np.flatnonzero(routed.feature_set == code)
+        if rows.size == 0:
+            continue
+        inputs = {column: columns[column][rows] for column in FEATURE_SETS[name].inputs}
+        for row, contributions in zip(rows.tolist(), scorer.explain_many(name, inputs, top=top), strict=True):
+            reasons[row] = [{"feature": c.feature, "value": c.value if np.isfinite(c.value) else None,
+                             "contribution": c.contribution} for c in contributions]  # fmt: skip
+    return pa.array(reasons, pa.list_(_REASON))
+
+
 def _write_part(out: Store, summary: Summary, table: pa.Table, out_format: str) -> None:
     buffer = io.BytesIO()
     if out_format == "csv":
@@ -175,6 +196,9 @@ def _write_part(out: Store, summary: Summary, table: pa.Table, out_format: str) 
 
         joined = pa.array([",".join(m) for m in table["matched_rules"].to_pylist()])
         flat = table.set_column(table.schema.get_field_index("matched_rules"), "matched_rules", joined)
+        if "reasons" in flat.column_names:  # CSV has no nested values: the reasons as JSON text
+            text = pa.array([json.dumps(r) for r in flat["reasons"].to_pylist()])
+            flat = flat.set_column(flat.schema.get_field_index("reasons"), "reasons", text)
         pacsv.write_csv(flat, buffer)
         suffix = "csv"
     else:

@@ -156,3 +156,20 @@ def test_score_adds_the_scored_rows_to_the_decision_record(
     assert np.allclose(
         recorded["fraud_probability"].to_numpy(), _parts(tmp_path / "out")["fraud_probability"]
     )
+
+
+def test_score_explain_gives_the_reasons_the_api_gives(
+    store: LocalStore, paysim_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    scoring.score_files([str(paysim_csv)], str(out), store_uri=store.uri, record=False, explain=True)
+    scored = _parts(out).slice(0, 50).to_pylist()
+    scorer = Scorer(artifact.load_version(store, artifact.read_pointer(store)))
+    assert all(len(row["reasons"]) == 3 for row in scored)
+    with gzip.open(paysim_csv, "rt") as file:
+        first = next(csv.DictReader(file))
+    money = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
+    transaction = {**{k: float(first[k]) for k in money}, "type": first["type"], "step": int(first["step"])}
+    api = scorer.explain(transaction, top=3)
+    assert [(r["feature"], r["contribution"]) for r in scored[0]["reasons"]] == [
+        (c.feature, c.contribution) for c in api]  # fmt: skip
