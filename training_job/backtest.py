@@ -101,7 +101,7 @@ def backtest(
     if len(dataset) == 0:
         raise InputError(f"no valid rows to backtest ({quarantine.bad} quarantined)")
     run = _Run()
-    routed = route(scorer, dataset)
+    routed = route(scorer, dataset, each=False)
     for start in range(0, len(dataset), CHUNK):
         rows = slice(start, min(start + CHUNK, len(dataset)))
         values = decision_variables(dataset, rows, routed.verdicts(rows))
@@ -152,7 +152,7 @@ def _stress(
         if size == 0:
             continue
         variants = Dataset(changed, np.zeros(size, dtype=np.int16), frauds.sources)
-        values = decision_variables(variants, slice(0, size), route(scorer, variants).verdicts())
+        values = decision_variables(variants, slice(0, size), route(scorer, variants, each=False).verdicts())
         outcome = Counter(policy.decide_columns(values, lists).outcome)
         allowed = Counter(baseline.decide_columns(values, lists).outcome)[baseline.default_outcome]
         out[family] = {

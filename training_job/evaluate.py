@@ -106,24 +106,30 @@ class Routed:
         )
 
 
-def route(scorer: Scorer, dataset: Dataset) -> Routed:
-    """Each feature set's model on every row it can score, and the API's routing among them."""
+def route(scorer: Scorer, dataset: Dataset, *, each: bool = True) -> Routed:
+    """The API's routing: each row scored by the richest model its fields allow. With `each`, also every
+    feature set's model on every row it can score (`Routed.each`: evaluation's breakdown); without, each row
+    is scored once."""
     names = [name for name in FEATURE_SETS if name in scorer.feature_sets]
     routed = np.full(len(dataset), -1, dtype=np.int8)
     scores = np.full(len(dataset), np.nan)
     decisions = np.zeros(len(dataset), dtype=bool)
     thresholds: dict[str, float] = {}
-    each: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    per_set: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for code, name in enumerate(names):
         rows = present_mask(dataset, FEATURE_SETS[name].inputs)
         threshold = thresholds[name] = scorer.model(name).threshold
+        if not each:
+            rows &= routed < 0
+            if not rows.any():
+                continue
         p = probabilities(scorer, name, dataset.take(rows))
-        each[name] = rows, p
+        per_set[name] = rows, p
         take = rows & (routed < 0)
         routed[take] = code
         scores[take] = p[take[rows]]
         decisions[take] = p[take[rows]] >= threshold
-    return Routed(scores, decisions, routed, names, thresholds, each)
+    return Routed(scores, decisions, routed, names, thresholds, per_set)
 
 
 def evaluate_version(scorer: Scorer, dataset: Dataset, *, natural_rate: float) -> dict[str, Any]:
@@ -254,16 +260,20 @@ def _cell(value: Any) -> str:
     return f"{value:>12}" if isinstance(value, int) else f"{value:>12.4f}"
 
 
-def decision_variables(dataset: Dataset, rows: slice, verdicts: BatchScores) -> dict[str, Any]:
-    """Every variable a policy rule may read, for `rows` of `dataset` (a field the files lack: absent), as
-    `fraud_model.columnar.columns` makes them: a backtest's and a scoring job's decisions."""
+def decision_variables(
+    dataset: Dataset, rows: slice, verdicts: BatchScores, wanted: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """The variables policy rules read (`wanted`, default: every one), for `rows` of `dataset` (a field the
+    files lack: absent), as `fraud_model.columnar.columns` makes them: a backtest's and a scoring job's."""
     from fraud_model.columnar import columns
     from fraud_model.policy import VARIABLES, model_variables
 
     size = rows.stop - rows.start
-    values: dict[str, Any] = model_variables(verdicts)
+    values: dict[str, Any] = {
+        k: v for k, v in model_variables(verdicts).items() if wanted is None or k in wanted
+    }
     for name, (kind, _) in VARIABLES.items():
-        if name in values:
+        if name in values or (wanted is not None and name not in wanted):
             continue
         column = dataset.columns.get(name)
         if column is None:

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,7 @@ from training_job.load import S3Reader, read_batches, resolve
 from training_job.validate import Quarantine, check_batch, check_header
 
 DONE = "_SUCCESS"
+_SUFFIX = {"csv": "csv", "parquet": "parquet"}
 QUARANTINE_FILE = "quarantine.csv.gz"
 _OPTIONAL = tuple(
     dict.fromkeys([*(n for n in FULL.inputs if n not in REQUIRED_REQUEST_FIELDS), TIME, *NAME_COLUMNS])
@@ -90,30 +92,46 @@ def score_files(
     quarantine = Quarantine()
     names = records.Names(os.environ.get(constants.RECORD_NAMES_ENV, "hash"),  # type: ignore[arg-type]
                           os.environ.get(constants.RECORD_NAME_KEY_ENV))  # fmt: skip
-    for file in resolve(uris, s3=s3):
-        first_row = 1
-        wanted = list(
-            dict.fromkeys([*REQUIRED_REQUEST_FIELDS, *_OPTIONAL, *([id_column] if id_column else [])])
-        )
-        for batch in read_batches(file, wanted, s3=s3, progress=progress):
-            if first_row == 1:
-                check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS)
-                if id_column and id_column not in file.header:
-                    raise InputError(f"{file.uri} has no {id_column!r} column (--id-column)")
-            optional = [name for name in _OPTIONAL if name in file.header]
-            checked = check_batch(batch, quarantine, source=file.uri, first_row=first_row,
-                                  required=REQUIRED_REQUEST_FIELDS, optional=optional)  # fmt: skip
-            first_row += checked.rows
-            summary.rows += checked.rows
-            if not len(next(iter(checked.columns.values()))):
-                continue
-            ids = batch.column(id_column).filter(pa.array(checked.good)) if id_column else None
-            table, chunk = _score(scorer, policy, lists, checked.columns, ids, id_column, summary, explain)
-            _write_part(out, summary, table, out_format)
-            if record:  # as it goes: memory stays bounded by a batch
-                _record(store, names, [chunk], part=len(summary.parts))
-        for line, found in file.malformed:
-            quarantine.add_malformed(file.uri, line, found)
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraud-score-writer") as writer:
+        for file in resolve(uris, s3=s3):
+            first_row = 1
+            wanted = list(
+                dict.fromkeys([*REQUIRED_REQUEST_FIELDS, *_OPTIONAL, *([id_column] if id_column else [])])
+            )
+            for batch in read_batches(file, wanted, s3=s3, progress=progress):
+                if first_row == 1:
+                    check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS)
+                    if id_column and id_column not in file.header:
+                        raise InputError(f"{file.uri} has no {id_column!r} column (--id-column)")
+                optional = [name for name in _OPTIONAL if name in file.header
+                            and (name not in NAME_COLUMNS or name in policy.variables)]  # fmt: skip
+                checked = check_batch(batch, quarantine, source=file.uri, first_row=first_row,
+                                      required=REQUIRED_REQUEST_FIELDS, optional=optional)  # fmt: skip
+                first_row += checked.rows
+                summary.rows += checked.rows
+                if not len(next(iter(checked.columns.values()))):
+                    continue
+                good = pa.array(checked.good)
+                ids = batch.column(id_column).filter(good) if id_column else None
+                raw: dict[str, Any] = {
+                    n: _text(batch.column(n).filter(good)) for n in NAME_COLUMNS if n in file.header
+                }
+                scored = _score(
+                    scorer, policy, lists, checked.columns, raw, ids, id_column, summary, explain, record
+                )
+                table, chunk = scored
+                if pending is not None:  # one part in flight at most: memory stays bounded
+                    pending.result()
+                key = f"part-{summary.run}-{len(summary.parts):05d}.{_SUFFIX[out_format]}"
+                summary.parts.append(key)
+                pending = writer.submit(_write_part, out, key, table, out_format)  # as the next batch scores
+                if chunk is not None:  # as it goes: memory stays bounded by a batch
+                    _record(store, names, [chunk], part=len(summary.parts))
+            for line, found in file.malformed:
+                quarantine.add_malformed(file.uri, line, found)
+        if pending is not None:
+            pending.result()
     summary.quarantined = quarantine.bad
     if quarantine.bad:
         out.write(QUARANTINE_FILE, quarantine.to_csv_gz())
@@ -127,16 +145,22 @@ def _score(
     policy: Any,
     lists: dict[str, frozenset[str]],
     columns: dict[str, np.ndarray],
+    names: dict[str, pa.Array],
     ids: Any,
     id_column: str | None,
     summary: Summary,
     explain: bool,
-) -> tuple[pa.Table, records.Chunk]:
+    record: bool,
+) -> tuple[pa.Table, records.Chunk | None]:
     rows = len(next(iter(columns.values())))
     dataset = Dataset(columns, np.zeros(rows, dtype=np.int16))
-    routed = route(scorer, dataset)
+    routed = route(scorer, dataset, each=False)
     verdicts = routed.verdicts()
-    decided = policy.decide_columns(decision_variables(dataset, slice(0, rows), verdicts), lists)
+    if policy.verdict_only is None:
+        wanted = policy.variables | {"is_fraud"}
+        decided = policy.decide_columns(decision_variables(dataset, slice(0, rows), verdicts, wanted), lists)
+    else:  # the default policy: its columns straight from the model's verdicts (see _decisions)
+        decided = None
     types = _TYPE_NAMES[columns[TYPE]] if TYPE in columns else np.full(rows, None, dtype=object)
     absent = np.full(rows, None, dtype=object)
     out: dict[str, Any] = {} if ids is None or id_column is None else {id_column: ids.cast(pa.string())}
@@ -146,32 +170,52 @@ def _score(
         TIME: steps,
         TYPE: pa.array(types, pa.string()),
         "amount": pa.array(columns["amount"]),
-        "nameOrig": pa.array(columns.get("nameOrig", absent), pa.string()),
-        "nameDest": pa.array(columns.get("nameDest", absent), pa.string()),
+        "nameOrig": names.get("nameOrig", pa.nulls(rows, pa.string())),
+        "nameDest": names.get("nameDest", pa.nulls(rows, pa.string())),
         "fraud_probability": pa.array(verdicts.fraud_probability),
         "is_fraud": pa.array(verdicts.is_fraud),
         "threshold": pa.array(verdicts.threshold),
         "feature_set": pa.array(verdicts.feature_set, pa.string()),
         "model_version": pa.repeat(pa.scalar(scorer.version), rows),
-        "outcome": pa.array(decided.outcome, pa.string()),
-        "matched_rules": pa.array(decided.matched, pa.list_(pa.string())),
+        **_decisions(policy, verdicts.is_fraud, decided),
         "policy_version": pa.repeat(pa.scalar(summary.policy_version), rows),
     })  # fmt: skip
     if explain:
         out["reasons"] = _reasons(scorer, routed, columns)
     summary.scored += rows
     summary.flagged += int(verdicts.is_fraud.sum())
-    for outcome in decided.outcome:
-        summary.outcomes[outcome] = summary.outcomes.get(outcome, 0) + 1
-    fields: dict[str, Any] = {name: columns.get(name, absent) for name in records.TRANSACTION_FIELDS}
-    fields[TYPE] = types
-    chunk = records.Chunk(f"score-{summary.run}", "score", records.now(), scorer.version,
-                          summary.policy_version, fields, verdicts.fraud_probability, verdicts.threshold,
-                          verdicts.is_fraud, verdicts.feature_set, decided.outcome, decided.matched,
-                          first_item=summary.scored - rows)  # fmt: skip
+    for entry in out["outcome"].value_counts().to_pylist():
+        summary.outcomes[entry["values"]] = summary.outcomes.get(entry["values"], 0) + entry["counts"]
+    chunk = None
+    if record:  # (a record costs more than a row)
+        fields: dict[str, Any] = {name: columns.get(name, absent) for name in records.TRANSACTION_FIELDS}
+        fields.update({name: values.to_pylist() for name, values in names.items()})
+        fields[TYPE] = types
+        chunk = records.Chunk(f"score-{summary.run}", "score", records.now(), scorer.version,
+                              summary.policy_version, fields, verdicts.fraud_probability, verdicts.threshold,
+                              verdicts.is_fraud, verdicts.feature_set, out["outcome"].to_pylist(),
+                              out["matched_rules"].to_pylist(), first_item=summary.scored - rows)  # fmt: skip
     return pa.table(out), chunk
 
 
+def _decisions(policy: Any, is_fraud: np.ndarray, decided: Any) -> dict[str, pa.Array]:
+    """The outcome and matched rules columns; the default policy's without a Python object a row."""
+    verdict = policy.verdict_only
+    if verdict is None or decided is not None:
+        return {"outcome": pa.array(decided.outcome, pa.string()),
+                "matched_rules": pa.array(decided.matched, pa.list_(pa.string()))}  # fmt: skip
+    rule, fraud, otherwise = verdict
+    outcome = pa.DictionaryArray.from_arrays(pa.array(is_fraud.astype(np.int8)), pa.array([otherwise, fraud]))
+    offsets = np.concatenate([[0], np.cumsum(is_fraud, dtype=np.int32)])
+    matched = pa.ListArray.from_arrays(pa.array(offsets), pa.repeat(pa.scalar(rule), int(is_fraud.sum())))
+    return {"outcome": outcome.cast(pa.string()), "matched_rules": matched}
+
+
+def _text(values: pa.Array) -> pa.Array:
+    return values if pa.types.is_string(values.type) else values.cast(pa.string())
+
+
+_REPEATING = [TYPE, "feature_set", "model_version", "outcome", "policy_version"]
 _REASON = pa.struct([("feature", pa.string()), ("value", pa.float64()), ("contribution", pa.float64())])
 
 
@@ -189,7 +233,7 @@ def _reasons(scorer: Scorer, routed: Any, columns: dict[str, np.ndarray], top: i
     return pa.array(reasons, pa.list_(_REASON))
 
 
-def _write_part(out: Store, summary: Summary, table: pa.Table, out_format: str) -> None:
+def _write_part(out: Store, key: str, table: pa.Table, out_format: str) -> None:
     buffer = io.BytesIO()
     if out_format == "csv":
         import pyarrow.csv as pacsv
@@ -200,15 +244,12 @@ def _write_part(out: Store, summary: Summary, table: pa.Table, out_format: str) 
             text = pa.array([json.dumps(r) for r in flat["reasons"].to_pylist()])
             flat = flat.set_column(flat.schema.get_field_index("reasons"), "reasons", text)
         pacsv.write_csv(flat, buffer)
-        suffix = "csv"
     else:
         import pyarrow.parquet as pq
 
-        pq.write_table(table, buffer, compression="zstd")
-        suffix = "parquet"
-    key = f"part-{summary.run}-{len(summary.parts):05d}.{suffix}"
+        # dictionaries only where values repeat: on account names they cost 5x the write (measured)
+        pq.write_table(table, buffer, compression="snappy", use_dictionary=_REPEATING)
     out.write(key, buffer.getvalue())
-    summary.parts.append(key)
 
 
 def _record(store: Store, names: records.Names, chunks: list[records.Chunk], *, part: int) -> None:
