@@ -170,7 +170,9 @@ def _parquet_batches(
         else:
             file.sha256 = _hash_file(path, bar)
         try:
-            parquet = pq.ParquetFile(path)
+            # pre_buffer would keep every row group's bytes cached until the file is closed: memory that grows
+            # with the file (measured: +40 MB a million rows), not with the batch
+            parquet = pq.ParquetFile(path, pre_buffer=False)
             file.header = list(parquet.schema_arrow.names)
             present = [name for name in wanted if name in file.header]
             yield from parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=present)
