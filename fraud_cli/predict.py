@@ -81,7 +81,7 @@ def predict_command(args: argparse.Namespace) -> int:
     scorer = Scorer(loaded)
     policy_version = policy_store.read_policy_pointer(store)
     policy, _ = policy_store.load_policy(store, policy_version)
-    lists = {name: policy_store.read_list(store, name) for name in policy.lists}
+    lists = policy_store.read_lists(store, policy.lists)
     records = [t.model_dump(exclude_none=True) for t in transactions]
     for transaction, record, score in zip(transactions, records, scorer.score_records(records), strict=True):
         decision = policy.decide({**transaction.model_dump(), **model_variables(score)}, lists)

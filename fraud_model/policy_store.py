@@ -103,6 +103,11 @@ def read_list(store: Store, name: str) -> frozenset[str]:
         raise ArtifactError(f"list {name} in {store.uri} is unreadable") from exc
 
 
+def read_lists(store: Store, names: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Every named list's values (what a policy's `lists` names), each read once."""
+    return {name: read_list(store, name) for name in dict.fromkeys(names)}
+
+
 def change_list(
     store: Store, name: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> frozenset[str]:

@@ -67,7 +67,7 @@ class PolicyCache:
                 policy, document = current.policy, current.document
             else:
                 policy, document = policy_store.load_policy(self._store, version)
-            lists = {name: policy_store.read_list(self._store, name) for name in policy.lists}
+            lists = policy_store.read_lists(self._store, policy.lists)
             self._active = ActivePolicy(version, policy, document, lists)
         except FraudError as exc:  # the store's, the artifact's and the policy's own errors
             observability.policy_load_failed(version, exc, serving=current.version)

@@ -27,12 +27,16 @@ _LOG_ROWS = 400  # rows a log line: CloudWatch Logs cuts an event at 256 KB (~35
 
 
 class Recorder(Protocol):
+    active: bool  # False: records are off, and callers need not build any
+
     def add(self, chunk: records.Chunk) -> None: ...
 
     def flush(self) -> None: ...
 
 
 class NullRecorder:
+    active = False
+
     def add(self, chunk: records.Chunk) -> None:
         pass
 
@@ -42,6 +46,8 @@ class NullRecorder:
 
 class StoreRecorder:
     """Parquet parts in the store, written by a background thread."""
+
+    active = True
 
     def __init__(
         self, store: Store, names: records.Names, *, interval: float, max_rows: int = 100_000
@@ -111,6 +117,8 @@ class StoreRecorder:
 class LogRecorder:
     """Each chunk as JSON lines (at most `_LOG_ROWS` rows a line), written to stdout together at the end of
     the invocation (`end_invocation`, one write with the metrics' flush), or when many wait."""
+
+    active = True
 
     def __init__(self, names: records.Names, write: Callable[[str], Any] | None = None) -> None:
         self.names, self._write = names, write

@@ -59,12 +59,14 @@ def predict(
         ]
     record.scored(scorer.version, [score.feature_set], int(score.is_fraud))
     decision = policy.policy.decide({**fields, **model_variables(score)}, policy.lists)
-    get_recorder().add(
-        records.Chunk(record.request_id, "predict", records.now(), scorer.version, policy.version,
-                      {name: (fields[name],) for name in records.TRANSACTION_FIELDS},
-                      (score.fraud_probability,), (score.threshold,), (score.is_fraud,), (score.feature_set,),
-                      (decision.outcome,), (decision.matched,))
-    )  # fmt: skip
+    recorder = get_recorder()
+    if recorder.active:  # with records off, no record is built at all
+        recorder.add(
+            records.Chunk(record.request_id, "predict", records.now(), scorer.version, policy.version,
+                          {name: (fields[name],) for name in records.TRANSACTION_FIELDS},
+                          (score.fraud_probability,), (score.threshold,), (score.is_fraud,),
+                          (score.feature_set,), (decision.outcome,), (decision.matched,))
+        )  # fmt: skip
     return PredictResponse(
         is_fraud=score.is_fraud,
         confidence=score.confidence,
@@ -103,20 +105,22 @@ def predict_batch(
     record.scored(scorer.version, scores.feature_set, int(scores.is_fraud.sum()))
     variables = policy_columns({**read, **scores.inputs, **model_variables(scores)}, policy.policy.variables)
     decisions = policy.policy.decide_columns(variables, policy.lists)
-    recorded: dict[str, Any] = {
-        **read,
-        **fields,
-        **scores.inputs,
-    }  # what the scorer and the policy read, as they read it
-    for name in records.TRANSACTION_FIELDS:
-        if name not in recorded:
-            recorded[name] = list(map(attrgetter(name), transactions))
-    recorded["type"] = fields["type"]  # names, not the scorer's codes
-    get_recorder().add(
-        records.Chunk(record.request_id, "batch", records.now(), scorer.version, policy.version, recorded,
-                      scores.fraud_probability, scores.threshold, scores.is_fraud, scores.feature_set,
-                      decisions.outcome, decisions.matched)
-    )  # fmt: skip
+    recorder = get_recorder()
+    if recorder.active:  # with records off, nothing more is read from the transactions
+        recorded: dict[str, Any] = {
+            **read,
+            **fields,
+            **scores.inputs,
+        }  # as the scorer and the policy read them
+        for name in records.TRANSACTION_FIELDS:
+            if name not in recorded:
+                recorded[name] = list(map(attrgetter(name), transactions))
+        recorded["type"] = fields["type"]  # names, not the scorer's codes
+        recorder.add(
+            records.Chunk(record.request_id, "batch", records.now(), scorer.version, policy.version, recorded,
+                          scores.fraud_probability, scores.threshold, scores.is_fraud, scores.feature_set,
+                          decisions.outcome, decisions.matched)
+        )  # fmt: skip
     return wire.encode_batch(scorer.version, scores, policy.version, decisions.outcome, decisions.matched)
 
 

@@ -27,7 +27,7 @@ from fraud_model.metrics import json_safe
 from fraud_model.policy import MODEL_VARIABLES, Policy
 from fraud_model.schema import LABEL, REQUIRED_REQUEST_FIELDS
 from fraud_model.scorer import Scorer
-from fraud_model.store import Store, open_store
+from fraud_model.store import open_store
 from training_job.dataset import Dataset, load_dataset
 from training_job.evaluate import decision_variables, route
 
@@ -93,7 +93,7 @@ def backtest(
     scorer = Scorer(load_version(store, model_version or read_pointer(store)))
     against = against or policy_store.read_policy_pointer(store)
     baseline, _ = policy_store.load_policy(store, against)
-    lists = _lists(store, policy, baseline)
+    lists = policy_store.read_lists(store, [*policy.lists, *baseline.lists])
     required = (LABEL, *REQUIRED_REQUEST_FIELDS)
     fields = (policy.variables | baseline.variables) - {*MODEL_VARIABLES, *required}
     optional = tuple(dict.fromkeys([*(n for n in FULL.inputs if n not in required), *sorted(fields)]))
@@ -161,11 +161,6 @@ def _stress(
             "let_through_by_against": allowed / size,
         }
     return out
-
-
-def _lists(store: Store, *policies: Policy) -> dict[str, frozenset[str]]:
-    names = dict.fromkeys(name for policy in policies for name in policy.lists)
-    return {name: policy_store.read_list(store, name) for name in names}
 
 
 def _tally(

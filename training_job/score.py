@@ -34,7 +34,6 @@ from training_job.load import S3Reader, read_batches, resolve
 from training_job.validate import Quarantine, check_batch, check_header
 
 DONE = "_SUCCESS"
-_SUFFIX = {"csv": "csv", "parquet": "parquet"}
 QUARANTINE_FILE = "quarantine.csv.gz"
 _OPTIONAL = tuple(
     dict.fromkeys([*(n for n in FULL.inputs if n not in REQUIRED_REQUEST_FIELDS), TIME, *NAME_COLUMNS])
@@ -81,7 +80,7 @@ def score_files(
     scorer = Scorer(artifact.load_version(store, model_version or artifact.read_pointer(store)))
     policy_version = policy_store.read_policy_pointer(store)
     policy, _ = policy_store.load_policy(store, policy_version)
-    lists = {name: policy_store.read_list(store, name) for name in policy.lists}
+    lists = policy_store.read_lists(store, policy.lists)
     out = open_store(out_uri)
     if _exists(out, DONE) and not overwrite:
         raise InputError(
@@ -123,7 +122,7 @@ def score_files(
                 table, chunk = scored
                 if pending is not None:  # one part in flight at most: memory stays bounded
                     pending.result()
-                key = f"part-{summary.run}-{len(summary.parts):05d}.{_SUFFIX[out_format]}"
+                key = f"part-{summary.run}-{len(summary.parts):05d}.{out_format}"
                 summary.parts.append(key)
                 pending = writer.submit(_write_part, out, key, table, out_format)  # as the next batch scores
                 if chunk is not None:  # as it goes: memory stays bounded by a batch
@@ -201,7 +200,7 @@ def _score(
 def _decisions(policy: Any, is_fraud: np.ndarray, decided: Any) -> dict[str, pa.Array]:
     """The outcome and matched rules columns; the default policy's without a Python object a row."""
     verdict = policy.verdict_only
-    if verdict is None or decided is not None:
+    if decided is not None:  # a policy of rules: decided row by row
         return {"outcome": pa.array(decided.outcome, pa.string()),
                 "matched_rules": pa.array(decided.matched, pa.list_(pa.string()))}  # fmt: skip
     rule, fraud, otherwise = verdict
