@@ -20,6 +20,9 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# The serving benchmarks measure scoring and deciding; recording has its own (serve_records.py, which picks
+# its recorders itself).
+os.environ.setdefault("FRAUD_RECORDS", "off")
 sys.path.insert(0, str(ROOT))
 
 from fraud_model import artifact  # noqa: E402
