@@ -1,10 +1,14 @@
 """Rules over columns: every checked expression of a policy evaluated for many transactions at once (batches,
 backtests), with exactly the answers `Policy.decide` gives one transaction at a time.
 
-For a 1,000-row batch the cost is the number of numpy calls more than the rows, so every rule goes into one
-code object, a sub-expression several rules share is computed once, and a field's presence mask is applied
-only where some row lacks the field. (Tried and measured slower here: grouping each variable's comparisons
-with constants into one broadcast call and reading conjunctions off a matrix product.)
+For a 1,000-row batch the cost of the numpy form is the number of numpy calls more than the rows, so every
+rule goes into one code object, a sub-expression several rules share is computed once, and a field's presence
+mask is applied only where some row lacks the field. Where the compiled evaluator is built
+(`fraud_model.rulecode`), the same vectorised rules run as its instructions instead, with the same answers
+(tested against each other and against `Policy.decide`). (Tried and measured slower in numpy: grouping each
+variable's comparisons with constants into one broadcast call and reading conjunctions off a matrix
+product.) `type` and `feature_set` are codes (float64, NaN = absent): a comparison with a constant is a
+comparison of numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from fraud_model import rulecode
 from fraud_model.expressions import VARIABLES, call, optional
 from fraud_model.features import FEATURE_SETS
 from fraud_model.schema import TRANSACTION_TYPES
@@ -30,8 +35,8 @@ def columns(
     values: Mapping[str, Sequence[Any] | np.ndarray], names: frozenset[str] | set[str] | None = None
 ) -> dict[str, Any]:
     """Columns for `Program.run`, from sequences or arrays of each variable's values (None = absent): numbers
-    as float64 (NaN = absent), booleans as bool, `type` and `feature_set` as fixed-width text ("" = absent;
-    or given as codes: TYPE_CODES, FEATURE_SETS' order, -1 = absent), account names as lists."""
+    as float64 (NaN = absent), booleans as bool, `type` and `feature_set` as float64 codes (NaN = absent;
+    given as text, or as codes: TYPE_CODES, FEATURE_SETS' order, -1 = absent), account names as lists."""
     out: dict[str, Any] = {}
     for name in values if names is None else names:
         kind = VARIABLES[name][0]
@@ -40,7 +45,7 @@ def columns(
             out[name] = np.asarray(raw, dtype=np.float64)  # None -> NaN
         elif kind == "boolean":
             out[name] = np.asarray(raw, dtype=bool)
-        elif name in _DOMAINS:  # a handful of known values: fixed-width text compares in C ("" = absent)
+        elif name in _DOMAINS:  # a handful of known values: compared as numbers
             out[name] = _categorical(name, raw)
         else:  # account names: as they came (a list), compared and looked up value by value
             out[name] = raw if isinstance(raw, list) else list(raw)
@@ -60,10 +65,16 @@ class Program:
         shared = _Shared({key for key, count in counts.items() if count > 1})
         body = ast.Tuple([cast(ast.expr, shared.visit(tree)) for tree in vectors], ast.Load())
         self.code = compile(ast.fix_missing_locations(ast.Expression(body)), "<rules over columns>", "eval")
+        self.compiled = rulecode.build(body.elts, _DOMAINS)  # None: numpy runs the rules
 
-    def run(self, values: Mapping[str, Any], lists: Mapping[str, frozenset[str]]) -> np.ndarray:
-        """(rules, rows) booleans: where each rule is true; `values` as `columns()` makes them."""
+    def run(
+        self, values: Mapping[str, Any], lists: Mapping[str, frozenset[str]], *, compiled: bool = True
+    ) -> np.ndarray:
+        """(rules, rows) booleans: where each rule is true; `values` as `columns()` makes them. `compiled`
+        False runs the numpy form even where the compiled evaluator could (to compare them)."""
         rows = len(next(iter(values.values()))) if values else 0
+        if compiled and self.compiled is not None:
+            return self.compiled.run(values, lists, rows)
         scope: dict[str, Any] = {**_HELPERS, **values}
         for name in self.variables:
             if VARIABLES[name][1]:
@@ -100,15 +111,16 @@ class _Vectoriser(ast.NodeTransformer):
         for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
             if isinstance(op, ast.In | ast.NotIn):
                 if isinstance(right, ast.Attribute):  # lists.NAME
-                    test = call("__in_set", left, ast.Name(f"__list_{right.attr}", ast.Load()))
+                    test = call("__in_set", _as_text(left), ast.Name(f"__list_{right.attr}", ast.Load()))
                 else:
-                    test = call("__in_values", left, right)
+                    test = call("__in_values", left, _coded(left, right))
                 pairs.append(call("__not", test) if isinstance(op, ast.NotIn) else test)
-            elif _is_text(left) or _is_text(right):  # account names are lists: compared value by value
-                test = call("__text_eq", left, right)
+            elif _is_text(left) or _is_text(right) or (_is_coded(left) and _is_coded(right)):
+                # account names are lists, compared value by value (and codes of two fields, as their text)
+                test = call("__text_eq", _as_text(left), _as_text(right))
                 pairs.append(call("__not", test) if isinstance(op, ast.NotEq) else test)
             else:
-                pairs.append(ast.Compare(left, [op], [right]))
+                pairs.append(ast.Compare(_coded(right, left), [op], [_coded(left, right)]))
         result = _element_wise(ast.BitAnd(), pairs)
         for name in fields:  # `__present_NAME` is None when no row lacks the field: nothing to mask
             result = call("__masked", ast.Name(f"__present_{name}", ast.Load()), result)
@@ -146,38 +158,74 @@ class _Shared(ast.NodeTransformer):
 
 
 def _is_text(node: ast.AST) -> bool:
-    return isinstance(node, ast.Name) and VARIABLES[node.id][0] == "string" and node.id not in _DOMAINS
+    return (isinstance(node, ast.Name) and VARIABLES[node.id][0] == "string" and node.id not in _DOMAINS) or (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__text"
+    )
+
+
+def _is_coded(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id in _DOMAINS
+
+
+def _as_text(node: ast.expr) -> ast.expr:
+    """A coded field where it meets account names or a list: its values as text again."""
+    return (
+        call("__text", node, ast.Constant(node.id))
+        if isinstance(node, ast.Name) and _is_coded(node)
+        else node
+    )
+
+
+def _coded(field: ast.expr, node: ast.expr) -> ast.expr:
+    """`node` (a constant, or a tuple of them) as codes where it is compared with a coded field: a value
+    outside the field's domain as NaN (equal to nothing)."""
+    if not _is_coded(field):
+        return node
+    index = _DOMAINS[field.id][0]  # type: ignore[attr-defined]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return ast.Constant(float(index.get(node.value, np.nan)))
+    if isinstance(node, ast.Tuple | ast.List):
+        known = [float(index[e.value]) for e in node.elts if isinstance(e, ast.Constant) and e.value in index]
+        return ast.Tuple([ast.Constant(code) for code in known if code == code], ast.Load())
+    return node
 
 
 def _categorical(name: str, raw: Sequence[Any] | np.ndarray) -> np.ndarray:
-    index, text = _DOMAINS[name]
-    if isinstance(raw, np.ndarray) and raw.dtype.kind == "U":
+    """Codes: a value's place in the domain, NaN when absent, one past the domain for a value outside it
+    (never from a validated transaction: it equals no constant)."""
+    index, _ = _DOMAINS[name]
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "f":
         return raw
-    if isinstance(raw, np.ndarray) and raw.dtype.kind == "i":  # codes (TYPE_CODES, FEATURE_SETS; -1 = absent)
-        return text[raw]
+    if (
+        isinstance(raw, np.ndarray) and raw.dtype.kind in "iu"
+    ):  # codes (TYPE_CODES, FEATURE_SETS; -1 = absent)
+        return np.where(raw >= 0, raw, np.nan)
     values = raw.tolist() if isinstance(raw, np.ndarray) else list(raw)
     try:
-        return text[np.fromiter(map(index.__getitem__, values), dtype=np.int8, count=len(values))]
-    except KeyError:  # a value outside the domain (not from a validated transaction): the slow way
-        return np.array(["" if v is None else str(v) for v in values])
+        return np.fromiter(map(index.__getitem__, values), dtype=np.float64, count=len(values))
+    except KeyError:
+        other = float(len(index) - 1)
+        return np.fromiter((index.get(v, other) for v in values), dtype=np.float64, count=len(values))
 
 
-def _domain(values: Sequence[str]) -> tuple[dict[str | None, int], np.ndarray]:
-    index: dict[str | None, int] = {value: i for i, value in enumerate(values)}
-    index[None] = len(values)
-    return index, np.array([*values, ""])
+def _domain(values: Sequence[str]) -> tuple[dict[str | None, float], np.ndarray]:
+    index: dict[str | None, float] = {value: float(i) for i, value in enumerate(values)}
+    index[None] = np.nan
+    return index, np.array([*values, None, None], dtype=object)  # [-2]: outside the domain, [-1]: absent
+
+
+def _text(codes: np.ndarray, name: str) -> list[Any]:
+    text = _DOMAINS[name][1]
+    return text[np.where(np.isnan(codes), -1, codes).astype(np.intp)].tolist()
 
 
 def _present(column: np.ndarray | list[Any]) -> np.ndarray | None:
     """Where a column has a value; None when every row has one (the usual case: nothing to mask)."""
     if isinstance(column, list):
         return None if None not in column else np.fromiter(map(_is_not_none, column), bool, len(column))
-    if column.dtype.kind == "U":
-        absent = column == ""
-    elif not np.isnan(np.add.reduce(column)):  # no NaN (money is never negative: no inf - inf either)
+    if not np.isnan(np.add.reduce(column)):  # no NaN (money is never negative: no inf - inf either)
         return None
-    else:
-        absent = np.isnan(column)
+    absent = np.isnan(column)
     return ~absent if absent.any() else None
 
 
@@ -214,5 +262,5 @@ def _in_values(column: np.ndarray | list[Any], values: tuple[Any, ...]) -> np.nd
 _DOMAINS = {"type": _domain(TRANSACTION_TYPES), "feature_set": _domain(tuple(FEATURE_SETS))}
 _HELPERS: dict[str, Any] = {
     "__not": np.logical_not, "__masked": _masked, "__text_eq": _text_eq, "__in_set": _in_set,
-    "__in_values": _in_values,
+    "__in_values": _in_values, "__text": _text,
 }  # fmt: skip

@@ -54,9 +54,16 @@ def test_training_image_trains_on_its_architecture(
     assert metadata["library_versions"]["numpy"] == _locked(["numpy"])["numpy"]
 
 
-def test_inference_image_has_the_compiled_walker_and_no_compiler(built: Built, engine: Engine) -> None:
-    check = "import fraud_model.compiled as c, shutil; print(c.AVAILABLE, shutil.which('gcc'))"
-    assert python_in(engine, built.inference, check).split() == ["True", "None"]
+def test_inference_image_has_the_compiled_walker_and_rule_evaluator_and_no_compiler(
+    built: Built, engine: Engine
+) -> None:
+    check = (
+        "import fraud_model.compiled as c, fraud_model.rulecode as r, shutil; "
+        "from fraud_model.policy import compile_policy; "
+        "p = compile_policy({'rules': [{'id': 'a', 'expression': 'amount > 1', 'outcome': 'review'}]}); "
+        "print(c.AVAILABLE, r.AVAILABLE, p.program.compiled is not None, shutil.which('gcc'))"
+    )
+    assert python_in(engine, built.inference, check).split() == ["True", "True", "True", "None"]
 
 
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
