@@ -147,19 +147,28 @@ class Context:
 
 
 def interleaved_p50(
-    candidates: dict[str, Callable[[], Any]], *, rounds: int = 15, calls: int = 150
+    candidates: dict[str, Callable[[], Any]],
+    *,
+    rounds: int = 15,
+    calls: int = 150,
+    between: Callable[[], Any] | None = None,
 ) -> dict[str, float]:
-    """Median seconds per call of each candidate, measured in alternating rounds (fair on a noisy machine)."""
+    """Median seconds per call of each candidate, measured in alternating rounds (fair on a noisy machine);
+    `between` runs after each call, untimed."""
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     for fn in candidates.values():  # warm up
         for _ in range(20):
             fn()
+            if between is not None:
+                between()
     for _ in range(rounds):
         for name, fn in candidates.items():
             for _ in range(calls):
                 started = time.perf_counter()
                 fn()
                 samples[name].append(time.perf_counter() - started)
+                if between is not None:
+                    between()
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -38,8 +38,10 @@ class Settings(BaseSettings):
     # stdout: Lambda's), `off`; unset: `log` on Lambda, else `store`.
     records: Literal["store", "log", "off"] | None = None
     records_flush_seconds: float = Field(default=2.0, gt=0)
-    # Account names in records: keyed hashes (HMAC-SHA256 with this key; without a key they are left out),
-    # `plain`, or `omit`.
+    # `log` records on Lambda: written after the answer by an internal extension (false: before answering)
+    records_after_response: bool = True
+    # Account names in records: keyed hashes (BLAKE2b-128 keyed with this secret; without a key they are left
+    # out), `plain`, or `omit`.
     record_names: Literal["hash", "plain", "omit"] = "hash"
     record_name_key: SecretStr | None = Field(default=None, min_length=16)
 

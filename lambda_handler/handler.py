@@ -16,6 +16,8 @@ from lambda_handler.request_context import REQUEST_ID_HEADER, resolve_request_id
 
 __all__ = ["get_adapter", "handler"]
 
+recording.start_after_response()  # on Lambda: while the function initialises, or never
+
 
 @cache
 def get_adapter() -> Any:
@@ -42,8 +44,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         observability.logger.exception("unhandled error outside the app")
         return _refuse(event, 500, "internal error", "internal_error")
     finally:
-        recording.end_invocation()
         observability.flush_metrics()
+        recording.end_invocation()  # last: on Lambda its work may run after the answer is posted
 
 
 def _refuse(event: Any, status: int, message: str, code: str) -> dict[str, Any]:

@@ -4,13 +4,17 @@
   thread as Parquet parts under `records/date=…/` every `FRAUD_RECORDS_FLUSH_SECONDS` (or sooner when many
   rows wait), and when the process exits.
 - `LogRecorder` (Lambda): a Lambda freezes once it answers, so nothing runs in the background there; each
-  chunk is one JSON line on stdout (CloudWatch Logs), which a subscription filter delivers to the same
-  prefix (infra), adding no network call to the answer.
+  chunk is JSON lines on stdout (CloudWatch Logs), which a subscription filter delivers to the same prefix
+  (infra), adding no network call to the answer. On Lambda the lines are formatted and written after the
+  answer has been posted, by an internal extension (`after_response`), inside the invocation: the caller
+  does not wait for them, and none is lost once answered. Elsewhere they are written before the handler
+  returns.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import threading
@@ -21,15 +25,19 @@ from typing import Any, Protocol
 from fraud_model import records
 from fraud_model.store import Store, open_store
 from lambda_handler import observability
+from lambda_handler.after_response import AfterResponse
 from lambda_handler.config import Settings, get_settings
 
 _LOG_ROWS = 400  # rows a log line: CloudWatch Logs cuts an event at 256 KB (~350 bytes a row)
+# A request's records, built when they are written (off the request path): it must only read values that
+# do not change after the answer.
+Build = Callable[[], records.Chunk]
 
 
 class Recorder(Protocol):
     active: bool  # False: records are off, and callers need not build any
 
-    def add(self, chunk: records.Chunk) -> None: ...
+    def add(self, build: Build, rows: int) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -37,7 +45,7 @@ class Recorder(Protocol):
 class NullRecorder:
     active = False
 
-    def add(self, chunk: records.Chunk) -> None:
+    def add(self, build: Build, rows: int) -> None:
         pass
 
     def flush(self) -> None:
@@ -53,7 +61,7 @@ class StoreRecorder:
         self, store: Store, names: records.Names, *, interval: float, max_rows: int = 100_000
     ) -> None:
         self.store, self.names, self.interval, self.max_rows = store, names, interval, max_rows
-        self._pending: list[records.Chunk] = []
+        self._pending: list[Build] = []
         self._rows = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -62,10 +70,10 @@ class StoreRecorder:
         self._thread.start()
         atexit.register(self.close)
 
-    def add(self, chunk: records.Chunk) -> None:
+    def add(self, build: Build, rows: int) -> None:
         with self._lock:
-            self._pending.append(chunk)
-            self._rows += len(chunk)
+            self._pending.append(build)
+            self._rows += rows
             if self._rows >= self.max_rows:
                 self._wake.set()
 
@@ -78,11 +86,11 @@ class StoreRecorder:
     def flush(self) -> None:
         """Write what waits, one part a day; a part that fails to write is kept for the next flush."""
         with self._lock:
-            chunks, self._pending, self._rows = self._pending, [], 0
-        if not chunks:
+            builds, self._pending, self._rows = self._pending, [], 0
+        if not builds:
             return
         days: dict[str, list[records.Chunk]] = {}
-        for chunk in chunks:
+        for chunk in _built(builds):
             days.setdefault(records.partition(chunk.received_at), []).append(chunk)
         for prefix, group in days.items():
             try:
@@ -93,7 +101,7 @@ class StoreRecorder:
                     extra={"rows": sum(map(len, group)), "error": str(exc)},
                 )
                 with self._lock:
-                    self._pending[:0] = group
+                    self._pending[:0] = [functools.partial(_same, chunk) for chunk in group]
                     self._rows += sum(map(len, group))
 
     def _write(self, prefix: str, chunks: list[records.Chunk]) -> None:
@@ -115,32 +123,62 @@ class StoreRecorder:
 
 
 class LogRecorder:
-    """Each chunk as JSON lines (at most `_LOG_ROWS` rows a line), written to stdout together at the end of
-    the invocation (`end_invocation`, one write with the metrics' flush), or when many wait."""
+    """Each chunk as JSON lines (at most `_LOG_ROWS` rows a line), formatted and written together at the
+    end of the invocation (`end_invocation`: after the answer where an extension runs it), or when many
+    chunks wait."""
 
     active = True
 
     def __init__(self, names: records.Names, write: Callable[[str], Any] | None = None) -> None:
         self.names, self._write = names, write
-        self._pending: list[bytes] = []
+        self._pending: list[Build] = []
 
-    def add(self, chunk: records.Chunk) -> None:
-        self._pending += records.log_line(chunk, self.names, rows=_LOG_ROWS)
+    def add(self, build: Build, rows: int) -> None:
+        self._pending.append(build)
         if len(self._pending) >= 64:
             self.flush()
 
     def flush(self) -> None:
-        if self._pending:
-            lines, self._pending = self._pending, []
-            (self._write or sys.stdout.write)(b"\n".join(lines).decode() + "\n")
+        self.take()()
 
-    def end_invocation(self) -> None:
-        self.flush()
+    def take(self) -> Callable[[], None]:
+        """The work of writing what waits (nothing waits after this call)."""
+        builds, self._pending = self._pending, []
+        return functools.partial(self._lines, builds) if builds else _nothing
+
+    def _lines(self, builds: list[Build]) -> None:
+        chunks = _built(builds)
+        lines = [line for chunk in chunks for line in records.log_line(chunk, self.names, rows=_LOG_ROWS)]
+        if self._write is not None:
+            self._write(b"\n".join(lines).decode() + "\n")
+            return
+        sys.stdout.write(b"\n".join(lines).decode() + "\n")
+        sys.stdout.flush()  # a pipe on Lambda: nothing may wait in a buffer while the environment is frozen
+
+
+def _nothing() -> None:
+    pass
+
+
+def _same(chunk: records.Chunk) -> records.Chunk:
+    return chunk
+
+
+def _built(builds: list[Build]) -> list[records.Chunk]:
+    """The chunks; one that cannot be built (a defect, never the data: every value was validated) is
+    reported and skipped so that the others are written."""
+    chunks = []
+    for build in builds:
+        try:
+            chunks.append(build())
+        except Exception:
+            observability.logger.exception("a decision record could not be built")
+    return chunks
 
 
 def build(settings: Settings, *, store_factory: Callable[[str], Store] = open_store) -> Recorder:
     names = records.Names(settings.record_names, _secret(settings))
-    mode = settings.records or ("log" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "store")
+    mode = _mode(settings)
     if mode == "off":
         return NullRecorder()
     if names.mode == "omit" and settings.record_names == "hash":
@@ -156,12 +194,32 @@ def build(settings: Settings, *, store_factory: Callable[[str], Store] = open_st
     return StoreRecorder(store_factory(settings.model_store), names, interval=settings.records_flush_seconds)
 
 
+def _mode(settings: Settings) -> str:
+    return settings.records or ("log" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "store")
+
+
 def _secret(settings: Settings) -> str | None:
     return settings.record_name_key.get_secret_value() if settings.record_name_key else None
 
 
 _recorder: Recorder | None = None
+_after: AfterResponse | None = None
 _lock = threading.Lock()
+
+
+def start_after_response() -> None:
+    """On Lambda with log records, register the extension that writes them after each answer. Called while
+    the function initialises (the handler module's import): Lambda refuses a registration after that."""
+    global _after
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+    if not address or _after is not None:
+        return
+    try:
+        settings = get_settings()
+    except ValueError:  # invalid settings: the first request reports them
+        return
+    if _mode(settings) == "log" and settings.records_after_response:
+        _after = AfterResponse.register(address)
 
 
 def get_recorder() -> Recorder:
@@ -174,9 +232,14 @@ def get_recorder() -> Recorder:
 
 
 def end_invocation() -> None:
-    """The Lambda handler's last step: a log recorder writes its lines (a store recorder has its thread)."""
-    if isinstance(_recorder, LogRecorder):
-        _recorder.end_invocation()
+    """The Lambda handler's last step: a log recorder's lines are written, after the answer where the
+    extension runs (it is handed exactly one piece of work an invocation), else now. A store recorder has
+    its own thread."""
+    work = _recorder.take() if isinstance(_recorder, LogRecorder) else _nothing
+    if _after is not None:
+        _after.submit(work)
+    else:
+        work()
 
 
 def reset() -> None:

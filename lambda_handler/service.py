@@ -60,12 +60,14 @@ def predict(
     record.scored(scorer.version, [score.feature_set], int(score.is_fraud))
     decision = policy.policy.decide({**fields, **model_variables(score)}, policy.lists)
     recorder = get_recorder()
-    if recorder.active:  # with records off, no record is built at all
+    if recorder.active:  # with records off, no record is built at all; else when it is written
+        request_id, received = record.request_id, records.now()
         recorder.add(
-            records.Chunk(record.request_id, "predict", records.now(), scorer.version, policy.version,
-                          {name: (fields[name],) for name in records.TRANSACTION_FIELDS},
-                          (score.fraud_probability,), (score.threshold,), (score.is_fraud,),
-                          (score.feature_set,), (decision.outcome,), (decision.matched,))
+            lambda: records.Chunk(request_id, "predict", received, scorer.version, policy.version,
+                                  {name: (fields[name],) for name in records.TRANSACTION_FIELDS},
+                                  (score.fraud_probability,), (score.threshold,), (score.is_fraud,),
+                                  (score.feature_set,), (decision.outcome,), (decision.matched,)),
+            1,
         )  # fmt: skip
     return PredictResponse(
         is_fraud=score.is_fraud,
@@ -107,21 +109,30 @@ def predict_batch(
     decisions = policy.policy.decide_columns(variables, policy.lists)
     recorder = get_recorder()
     if recorder.active:  # with records off, nothing more is read from the transactions
-        recorded: dict[str, Any] = {
-            **read,
-            **fields,
-            **scores.inputs,
-        }  # as the scorer and the policy read them
-        for name in records.TRANSACTION_FIELDS:
-            if name not in recorded:
-                recorded[name] = list(map(attrgetter(name), transactions))
+        recorded = _Fields(transactions, {**read, **fields, **scores.inputs})  # as scored and decided
         recorded["type"] = fields["type"]  # names, not the scorer's codes
+        request_id, received = record.request_id, records.now()
         recorder.add(
-            records.Chunk(record.request_id, "batch", records.now(), scorer.version, policy.version, recorded,
-                          scores.fraud_probability, scores.threshold, scores.is_fraud, scores.feature_set,
-                          decisions.outcome, decisions.matched)
+            lambda: records.Chunk(request_id, "batch", received, scorer.version, policy.version, recorded,
+                                  scores.fraud_probability, scores.threshold, scores.is_fraud,
+                                  scores.feature_set, decisions.outcome, decisions.matched),
+            len(transactions),
         )  # fmt: skip
     return wire.encode_batch(scorer.version, scores, policy.version, decisions.outcome, decisions.matched)
+
+
+class _Fields(dict[str, Any]):
+    """A batch's record fields: those already read, and the others read from the transactions when the
+    record is written (on Lambda, after the answer has been posted)."""
+
+    def __init__(self, transactions: Sequence[Any], known: dict[str, Any]) -> None:
+        super().__init__(known)
+        self.transactions = transactions
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name not in self and name in records.TRANSACTION_FIELDS:
+            self[name] = list(map(attrgetter(name), self.transactions))
+        return super().get(name, default)
 
 
 def policy_info(policy: ActivePolicy) -> PolicyResponse:

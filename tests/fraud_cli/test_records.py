@@ -45,9 +45,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalStore, dict[s
         scores = scorer.score_lists({k: fields[k] for k in ("type", *money)})
         decided = policy.decide_columns({"is_fraud": scores.is_fraud}, {})
         received = DAY + timedelta(hours=number * 3)
-        recorder.add(records.Chunk(f"req{number}", "batch", received, scorer.version, "default", fields,
-                                   scores.fraud_probability, scores.threshold, scores.is_fraud,
-                                   scores.feature_set, decided.outcome, decided.matched))  # fmt: skip
+        chunk = records.Chunk(f"req{number}", "batch", received, scorer.version, "default", fields,
+                              scores.fraud_probability, scores.threshold, scores.is_fraud,
+                              scores.feature_set, decided.outcome, decided.matched)  # fmt: skip
+        recorder.add(lambda chunk=chunk: chunk, len(chunk))
     recorder.close()
     return store, data
 
