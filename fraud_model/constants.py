@@ -21,6 +21,9 @@ API_KEY_HEADER_ENV = "FRAUD_API_KEY_HEADER"  # serving: the API-key header, decl
 RECORDS_ENV = "FRAUD_RECORDS"  # serving: where decision records go (store, log, off)
 RECORD_NAMES_ENV = "FRAUD_RECORD_NAMES"  # serving: account names in records (hash, plain, omit)
 RECORD_NAME_KEY_ENV = "FRAUD_RECORD_NAME_KEY"  # serving: the key names are hashed with
+RECORD_NAME_KEY_SECRET_ENV = (
+    "FRAUD_RECORD_NAME_KEY_SECRET"  # serving: or the Secrets Manager secret holding it
+)
 S3_ENDPOINT_URL_ENV = "FRAUD_S3_ENDPOINT_URL"  # every deployable: custom S3 endpoint (moto server, MinIO)
 DATA_ENV = "FRAUD_DATA"  # training: input URIs, separated by commas or whitespace
 

@@ -7,6 +7,10 @@ those, to an Amazon Data Firehose stream, which decompresses CloudWatch Logs' en
 and delivers them gzipped to `records/date=YYYY-MM-DD/` (encrypted in the stream with an AWS-owned key and in
 the bucket with its default SSE-S3). A Glue table (JSON, partitions projected by date) lets Athena read them:
 a line's arrays are one row per transaction with `CROSS JOIN UNNEST`.
+
+Account names are recorded as keyed hashes: the key is a generated Secrets Manager secret that only the
+function may read (once per execution environment, while it initialises), so names in the records join with
+each other and with labels but cannot be reversed by whoever reads the records.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from fraud_model import records
+from fraud_model import constants, records
 from infra import nag
 from infra.model_bucket import ModelBucket
 
@@ -45,10 +51,12 @@ class DecisionRecords(Construct):
         id_: str,
         *,
         store: ModelBucket,
+        function: lambda_.Function,
         function_logs: logs.ILogGroup,
         retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id_)
+        self.name_key = self._name_key(function)
         bucket = store.bucket
         delivery_logs = logs.LogGroup(self, "DeliveryLogs", retention=retention,
                                       removal_policy=RemovalPolicy.DESTROY)  # fmt: skip
@@ -117,6 +125,25 @@ class DecisionRecords(Construct):
         self._table(bucket.bucket_name)
         reason = "Firehose writes objects whose names it chooses under records/ (multipart uploads too)."
         nag.acknowledge(role, {nag.wildcard_resource(self, bucket.bucket_arn, f"/{RECORDS_PREFIX}*"): reason})
+
+    def _name_key(self, function: lambda_.Function) -> secretsmanager.Secret:
+        """The key account names are hashed with: generated, kept when the stack is deleted (every record's
+        hashes depend on it), readable by the function only."""
+        secret = secretsmanager.Secret(
+            self,
+            "NameKey",
+            description="Fraud detection: the key account names in decision records are hashed with",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48,
+                                                                        exclude_punctuation=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )  # fmt: skip
+        assert function.role is not None
+        secret.grant_read(function.role)
+        function.add_environment(constants.RECORD_NAME_KEY_SECRET_ENV, secret.secret_arn)
+        reason = ("A new key would change every account's hash: records before and after a rotation would "
+                  "not join. Rotate by hand (a new secret version) when the key must change.")  # fmt: skip
+        nag.acknowledge(secret, {"AwsSolutions-SMG4": reason})
+        return secret
 
     def _role(self, id_: str, service: str, description: str) -> iam.Role:
         """A role only `service`, acting for this account, may assume (no confused deputy)."""

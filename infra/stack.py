@@ -76,6 +76,7 @@ class FraudDetectionStack(Stack):
             self,
             "DecisionRecords",
             store=self.store,
+            function=self.inference.function,
             function_logs=self.inference.log_group,
             retention=retention,
         )

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # out), `plain`, or `omit`.
     record_names: Literal["hash", "plain", "omit"] = "hash"
     record_name_key: SecretStr | None = Field(default=None, min_length=16)
+    # ... or the AWS Secrets Manager secret (ARN or name) whose string is that key: read once per process
+    record_name_key_secret: str | None = Field(default=None, min_length=1)
 
 
 @lru_cache(maxsize=1)

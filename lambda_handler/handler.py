@@ -16,7 +16,7 @@ from lambda_handler.request_context import REQUEST_ID_HEADER, resolve_request_id
 
 __all__ = ["get_adapter", "handler"]
 
-recording.start_after_response()  # on Lambda: while the function initialises, or never
+recording.start_on_lambda()  # on Lambda, while the function initialises; elsewhere nothing
 
 
 @cache

@@ -182,7 +182,8 @@ def build(settings: Settings, *, store_factory: Callable[[str], Store] = open_st
     if mode == "off":
         return NullRecorder()
     if names.mode == "omit" and settings.record_names == "hash":
-        observability.logger.warning("FRAUD_RECORD_NAME_KEY is not set: account names are not recorded")
+        observability.logger.warning("no name key (FRAUD_RECORD_NAME_KEY or FRAUD_RECORD_NAME_KEY_SECRET): "
+                                     "account names are not recorded")  # fmt: skip
     if mode == "store":
         try:
             import pyarrow.parquet  # noqa: F401 - Parquet parts need it; the function's image has none
@@ -199,7 +200,29 @@ def _mode(settings: Settings) -> str:
 
 
 def _secret(settings: Settings) -> str | None:
-    return settings.record_name_key.get_secret_value() if settings.record_name_key else None
+    """The name key: given, or read from Secrets Manager (once: the recorder keeps it). A secret that cannot
+    be read leaves names out of the records and is logged; it never fails a request."""
+    if settings.record_name_key is not None:
+        return settings.record_name_key.get_secret_value()
+    if settings.record_name_key_secret is None:
+        return None
+    import boto3
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=settings.record_name_key_secret)
+    except Exception as exc:  # botocore's errors (permissions, network, a deleted secret)
+        problem = f"cannot be read ({exc})"
+    else:
+        key = value.get("SecretString") or ""
+        if len(key) >= _MIN_KEY_CHARS:
+            return str(key)
+        problem = "is shorter than 16 characters"
+    observability.logger.warning(f"the name key's secret {problem}: names are not recorded",
+                                 extra={"secret": settings.record_name_key_secret})  # fmt: skip
+    return None
+
+
+_MIN_KEY_CHARS = 16
 
 
 _recorder: Recorder | None = None
@@ -207,9 +230,10 @@ _after: AfterResponse | None = None
 _lock = threading.Lock()
 
 
-def start_after_response() -> None:
-    """On Lambda with log records, register the extension that writes them after each answer. Called while
-    the function initialises (the handler module's import): Lambda refuses a registration after that."""
+def start_on_lambda() -> None:
+    """On Lambda: with log records, register the extension that writes them after each answer, and build
+    the recorder. Called while the function initialises (the handler module's import): Lambda refuses a
+    registration after that, and the first request then finds the name key read."""
     global _after
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address or _after is not None:
@@ -220,6 +244,7 @@ def start_after_response() -> None:
         return
     if _mode(settings) == "log" and settings.records_after_response:
         _after = AfterResponse.register(address)
+    get_recorder()  # now, while initialising: the name key's secret is read before the first request
 
 
 def get_recorder() -> Recorder:

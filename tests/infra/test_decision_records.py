@@ -109,3 +109,20 @@ def _chunk() -> records.Chunk:
               "nameDest": ["C2"]}  # fmt: skip
     return records.Chunk("req", "predict", records.now(), "v1", "default", fields, [0.9], [0.5], [True],
                          ["full"], ["block"], [("model_says_fraud",)])  # fmt: skip
+
+
+def test_records_name_key_is_a_generated_secret_only_the_function_reads(template: Template) -> None:
+    secret_id, secret = only(template, "AWS::SecretsManager::Secret")
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert secret["DeletionPolicy"] == "Retain"  # every record's hashes depend on it
+    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    function = template.find_resources("AWS::Lambda::Function")[function_id]["Properties"]
+    assert function["Environment"]["Variables"]["FRAUD_RECORD_NAME_KEY_SECRET"] == {"Ref": secret_id}
+    readers = {
+        role: [s for s in policy_statements(template, role) if {"Ref": secret_id} in as_list(s["Resource"])]
+        for role in template.find_resources("AWS::IAM::Role")
+    }
+    readers = {role: statements for role, statements in readers.items() if statements}
+    assert set(readers) == {function["Role"]["Fn::GetAtt"][0]}
+    actions = {a for statements in readers.values() for s in statements for a in as_list(s["Action"])}
+    assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}

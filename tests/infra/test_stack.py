@@ -93,6 +93,7 @@ def test_stack_lambda_environment_matches_the_serving_settings(synth: Synth) -> 
         constants.MAX_BODY_BYTES_ENV,
         constants.API_KEY_HEADER_ENV,
         constants.RECORDS_ENV,
+        constants.RECORD_NAME_KEY_SECRET_ENV,
     }
     assert render(environment[constants.MODEL_STORE_ENV]) == _outputs(synth)["ModelStoreUri"]
 

@@ -156,3 +156,30 @@ def test_records_delivered_from_the_log_read_back_like_local_ones(
         assert {k: v for k, v in ours.items() if k not in ignore} == {
             k: v for k, v in theirs.items() if k not in ignore
         }
+
+
+@pytest.mark.parametrize("stored", [KEY, None, "too-short"])
+def test_records_names_hashed_with_the_key_in_secrets_manager(
+    store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch, stored: str | None
+) -> None:
+    """On AWS the stack keeps the name key in Secrets Manager: read once, used like FRAUD_RECORD_NAME_KEY;
+    a secret that is missing or too short leaves names out, and answers go on."""
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FRAUD_RECORD_NAME_KEY_SECRET", "fraud-detection/record-name-key")
+    with mock_aws():
+        if stored is not None:
+            boto3.client("secretsmanager").create_secret(
+                Name="fraud-detection/record-name-key", SecretString=stored
+            )
+        assert handler(_event("/predict", FULL, "req-secret"), context)["statusCode"] == 200
+    (row,) = _recorded(store)
+    if stored == KEY:
+        expected = hashlib.blake2b(FULL["nameOrig"].encode(), key=KEY.encode(), digest_size=16).hexdigest()
+        assert (row["nameOrig"], row["names"]) == (expected, "blake2b-128")
+    else:
+        assert (row["nameOrig"], row["names"]) == (None, "omitted")
