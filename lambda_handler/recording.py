@@ -149,6 +149,8 @@ class LogRecorder:
     def _lines(self, builds: list[Build]) -> None:
         chunks = _built(builds)
         lines = [line for chunk in chunks for line in records.log_line(chunk, self.names, rows=_LOG_ROWS)]
+        if not lines:
+            return
         if self._write is not None:
             self._write(b"\n".join(lines).decode() + "\n")
             return
