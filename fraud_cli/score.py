@@ -36,11 +36,7 @@ def _score(args: argparse.Namespace) -> int:
                           id_column=args.id_column, out_format=args.format, overwrite=args.overwrite,
                           progress=args.progress, record=args.record,
                           explain=args.explain)  # fmt: skip
-    outcomes = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.outcomes.items()))
-    print(f"scored {summary.scored:,} of {summary.rows:,} rows in {summary.seconds:.1f} s "
-          f"({summary.rows_per_second:,.0f} rows/s) with model {summary.model_version}: "
-          f"{summary.flagged:,} flagged; outcomes {outcomes or 'none'}; "
-          f"{len(summary.parts)} parts in {summary.out}")  # fmt: skip
+    print(summary.line())
     if summary.quarantined:
         print(f"{summary.quarantined:,} rows quarantined: {summary.out.rstrip('/')}/{QUARANTINE_FILE}",
               file=sys.stderr)  # fmt: skip
