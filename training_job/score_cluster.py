@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
@@ -61,9 +62,9 @@ def score_on_cluster(
     """
     started = time.perf_counter()
     spec, _ = prepare(
-        out_uri, store_uri=store_uri, model_version=model_version, overwrite=overwrite, **options
+        _absolute(out_uri), store_uri=store_uri, model_version=model_version, overwrite=overwrite, **options
     )
-    files = resolve(uris, s3=s3)
+    files = resolve([_absolute(uri) for uri in uris], s3=s3)
     with _connect(address) as client:
         results = _run(client, [Partition(i, file, spec) for i, file in enumerate(files)], progress)
     summary = Summary(out_uri, spec.run, spec.model_version, spec.policy_version, engine=f"dask {address}")
@@ -149,6 +150,13 @@ def _reachable(address: str) -> None:
     if scheme in ("tcp", "tls"):
         with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_SECONDS):
             pass
+
+
+def _absolute(uri: str) -> str:
+    """Local paths as the workers must see them: not relative to their own working directory."""
+    if uri.startswith("s3://"):
+        return uri
+    return str(Path(uri.removeprefix("file://")).expanduser().resolve())
 
 
 def _quarantine(fields: dict[str, Any]) -> Quarantine:

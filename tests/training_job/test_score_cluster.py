@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,3 +152,22 @@ def test_score_cluster_refuses_an_address_that_is_not_one(
                  "--cluster", "http://scheduler:8786"])  # fmt: skip
     assert code == 1
     assert "unknown address scheme 'http'" in capsys.readouterr().err
+
+
+def test_score_readme_lines_run_as_written(cluster: str, store: LocalStore, tmp_path: Path) -> None:
+    """The README's example (generate, score here, score on a cluster) by the installed `fraud`, the README's
+    scheduler address swapped for the LocalCluster's."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("Scoring a file here", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line.replace("tcp://127.0.0.1:8786", cluster) for line in block.splitlines()]
+    own = _copy(store, tmp_path / "store")
+    env = {
+        **os.environ,
+        "FRAUD_MODEL_STORE": own.uri,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    for line in lines:
+        done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+    assert len(lines) == 3 and _rows(tmp_path / "scored") == _rows(tmp_path / "scored-dask")
+    assert json.loads((tmp_path / "scored-dask" / scoring.DONE).read_text())["engine"] == f"dask {cluster}"
