@@ -1,4 +1,4 @@
-"""The model store: one private, versioned S3 bucket holding `data/`, `models/` and `reports/`."""
+"""The model store: one private, versioned S3 bucket holding `data/`, `models/`, `reports/` and more below."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from constructs import Construct
 
 from fraud_model import constants
 from infra import nag
+from training_job import score_job
 
 DATA_PREFIX = "data/"  # training input, uploaded by the user
 MODELS_PREFIX = (
@@ -18,6 +19,9 @@ REPORTS_PREFIX = f"{constants.REPORTS_PREFIX}/"  # evaluation reports, plots, qu
 POLICIES_PREFIX = "policies/"  # decision policies and their CURRENT pointer (fraud_model.policy_store)
 LISTS_PREFIX = "lists/"  # the lists policies name
 LABELS_PREFIX = "labels/"  # labels of recorded decisions (fraud_model.labels)
+SCORE_INPUT_PREFIX = score_job.INPUT_PREFIXES[1]  # `fraud score --remote` input that is not training data
+SCORES_PREFIX = score_job.OUTPUT_PREFIX  # `fraud score --remote` output
+SCORE_JOB_KEY = score_job.JOB_KEY  # a waiting `fraud score --remote` request
 
 
 class ModelBucket(Construct):
@@ -85,6 +89,20 @@ class ModelBucket(Construct):
     def grant_write(self, role: iam.IRole, *prefixes: str) -> None:
         """PutObject under each prefix (no delete: the lifecycle rule expires old versions)."""
         self._grant(role, ["s3:PutObject"], prefixes)
+
+    def grant_take(self, role: iam.IRole, key: str) -> None:
+        """Read and delete one object (a request taken once), and list that key alone: a missing key then
+        lists as absent instead of answering 403."""
+        arn = self.bucket.arn_for_objects(key)
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:DeleteObject"],
+                                                         resources=[arn]))  # fmt: skip
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringEquals": {"s3:prefix": [key]}},
+            )
+        )
 
     def _grant(self, role: iam.IRole, actions: list[str], prefixes: tuple[str, ...]) -> None:
         arns = [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]

@@ -1,8 +1,8 @@
 """The training instance's user data: the first boot installs a systemd unit that runs the job on later boots.
 
-The first boot (the deploy) only provisions and powers off; each `fraud train --remote` starts the instance,
-and the unit pulls and runs the training image with its output in CloudWatch Logs, logs the exit code, powers
-off.
+The first boot (the deploy) only provisions and powers off; each `fraud train --remote` (or `fraud score
+--remote`) starts the instance, and the unit pulls and runs the training image with its output in CloudWatch
+Logs, logs the exit code, powers off. The image itself decides to score when a request waits (score_job.py).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def boot_commands(
     region: str,
     store_uri: str,
     data_uri: str,
+    score_job_uri: str,
     timeout_minutes: int,
     instance_type: str,
     log_group: str,
@@ -96,6 +97,7 @@ def boot_commands(
     job_env = {
         constants.DATA_ENV: data_uri,
         constants.MODEL_STORE_ENV: store_uri,
+        constants.SCORE_JOB_ENV: score_job_uri,  # a `fraud score --remote` request, when one waits there
         "FRAUD_PROGRESS": "false",  # progress bars are noise in CloudWatch Logs
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,

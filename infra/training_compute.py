@@ -14,7 +14,17 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import assets, nag
-from infra.model_bucket import DATA_PREFIX, MODELS_PREFIX, REPORTS_PREFIX, ModelBucket
+from infra.model_bucket import (
+    DATA_PREFIX,
+    LISTS_PREFIX,
+    MODELS_PREFIX,
+    POLICIES_PREFIX,
+    REPORTS_PREFIX,
+    SCORE_INPUT_PREFIX,
+    SCORE_JOB_KEY,
+    SCORES_PREFIX,
+    ModelBucket,
+)
 from infra.training_boot import boot_commands
 from training_job import remote
 
@@ -120,11 +130,16 @@ class TrainingCompute(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-            description="Training instance: read data/, write models/ + reports/, pull its image, write logs",
+            description="Training instance: read data/, write models/ + reports/, pull its image, write "
+            "logs; score: read score-input/ + policies/ + lists/, write scores/, take jobs/score.json",
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")],
         )
-        store.grant_read(role, DATA_PREFIX, MODELS_PREFIX)
-        store.grant_write(role, MODELS_PREFIX, REPORTS_PREFIX)
+        # `fraud score --remote` reads its input, the model and the policy, and writes (and reads back) its
+        # output; the request it takes is one key, read and deleted
+        store.grant_read(role, DATA_PREFIX, MODELS_PREFIX, SCORE_INPUT_PREFIX, POLICIES_PREFIX, LISTS_PREFIX,
+                         SCORES_PREFIX)  # fmt: skip
+        store.grant_write(role, MODELS_PREFIX, REPORTS_PREFIX, SCORES_PREFIX)
+        store.grant_take(role, SCORE_JOB_KEY)
         self.image.repository.grant_pull(role)
         self.log_group.grant_write(role)
         nag.acknowledge(
@@ -150,6 +165,7 @@ class TrainingCompute(Construct):
                 region=Aws.REGION,
                 store_uri=store.store_uri,
                 data_uri=store.data_uri,
+                score_job_uri=f"{store.store_uri}/{SCORE_JOB_KEY}",
                 timeout_minutes=timeout_minutes,
                 instance_type=self.instance_type.to_string(),
                 log_group=self.log_group_name,
@@ -185,6 +201,7 @@ class TrainingCompute(Construct):
         )
         Tags.of(instance).add(remote.ROLE_TAG_KEY, remote.ROLE_TAG_VALUE)
         Tags.of(instance).add(remote.LOG_GROUP_TAG_KEY, self.log_group_name)
+        Tags.of(instance).add(remote.STORE_TAG_KEY, store.store_uri)  # where `fraud score --remote` writes
         nag.acknowledge(
             instance,
             {

@@ -68,6 +68,10 @@ class StoreRecorder:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="fraud-records", daemon=True)
         self._thread.start()
+        # The flush at exit may import it: where pandas is installed (the train extra has it, for Dask),
+        # pyarrow's pandas shim imports pandas on first use, and pandas this, which fails once shutdown began.
+        import concurrent.futures.thread  # noqa: F401
+
         atexit.register(self.close)
 
     def add(self, build: Build, rows: int) -> None:

@@ -1,6 +1,7 @@
 """`fraud train --remote`: start the stopped training instance, follow its job's logs until it stops again.
 
-The infra stack imports the names below: the instance tag, the log group and the result line are defined once.
+The infra stack imports the names below: the instance's tags, log group and result line are defined once.
+`fraud score --remote` (training_job.score_remote) starts and follows the same instance with these functions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ROLE_TAG_KEY = "fraud-detection:role"
 ROLE_TAG_VALUE = "training"
 LOG_GROUP_TAG_KEY = "fraud-detection:log-group"  # the instance names the log group its runs write to
 STACK_TAG_KEY = "aws:cloudformation:stack-name"  # set by CloudFormation
+STORE_TAG_KEY = "fraud-detection:store"  # the stack's store (s3://bucket): where a score request is left
 
 
 def log_group_name(stack_name: str) -> str:
@@ -68,6 +70,7 @@ def run_remote_training(
     poll_seconds: float = 10.0,
     ec2_client: EC2Client | None = None,
     logs_client: CloudWatchLogsClient | None = None,
+    s3_client: Any = None,
     out: Callable[[str], Any] = print,
     sleep: Callable[[float], Any] = time.sleep,
 ) -> int:
@@ -76,32 +79,70 @@ def run_remote_training(
     Without `follow`: 0 once the instance is starting. With it: print the run's log lines until the instance
     has stopped again, then 0 if the job reported exit code 0, else 1. Interrupting only stops the following.
     """
-    ec2 = ec2_client or _client("ec2", region)
+    ec2 = ec2_client or aws_client("ec2", region)
+    instance = find_stopped_instance(ec2, instance_id)
+    store_uri = tag(instance, STORE_TAG_KEY)
+    if store_uri:  # a score request left behind (its client died before the start) must not replace training
+        from training_job.score_job import JOB_KEY
+
+        s3 = s3_client or aws_client("s3", region)
+        bucket = store_uri.removeprefix("s3://").split("/", 1)[0]
+        aws_call("delete_object", lambda: s3.delete_object(Bucket=bucket, Key=JOB_KEY))
+    code = start_and_follow(ec2, instance, logs_client or aws_client("logs", region), follow=follow,
+                            poll_seconds=poll_seconds, out=out, sleep=sleep, job="Training")  # fmt: skip
+    return 0 if code == 0 else 1
+
+
+def find_stopped_instance(ec2: EC2Client, instance_id: str | None) -> Any:
+    """The stack's training instance (or the one named), which must be stopped and name its log group."""
     instance = _find_instance(ec2, instance_id)
-    instance_id = instance["InstanceId"]
     state = instance["State"]["Name"]
     if state != "stopped":
         raise TrainingAlreadyRunningError(
-            f"training instance {instance_id} is {state}: a job is running, or the instance is still "
-            "provisioning after a deploy or stopping after a run; retry once it is stopped"
+            f"training instance {instance['InstanceId']} is {state}: a job is running, or the instance is "
+            "still provisioning after a deploy or stopping after a run; retry once it is stopped"
         )
-    log_group = _tag(instance, LOG_GROUP_TAG_KEY)
-    if log_group is None:
+    if tag(instance, LOG_GROUP_TAG_KEY) is None:
         raise InstanceNotFoundError(
-            f"instance {instance_id} has no {LOG_GROUP_TAG_KEY} tag: is it a training instance of this stack?"
+            f"instance {instance['InstanceId']} has no {LOG_GROUP_TAG_KEY} tag: is it a training instance of "
+            "this stack?"
         )
-    logs = logs_client or _client("logs", region)
+    return instance
+
+
+def start_and_follow(
+    ec2: EC2Client,
+    instance: Any,
+    logs: CloudWatchLogsClient,
+    *,
+    follow: bool,
+    poll_seconds: float,
+    out: Callable[[str], Any],
+    sleep: Callable[[float], Any],
+    job: str,
+    undo: Callable[[], Any] | None = None,
+) -> int | None:
+    """Start the instance and, with `follow`, print its run's log lines until it stops again; the exit code
+    the run reported (0 without `follow`, once started; None when the run reported none). `undo` runs when
+    the start fails (a score request must not wait for a later start)."""
+    instance_id = instance["InstanceId"]
+    log_group = str(tag(instance, LOG_GROUP_TAG_KEY))
     cursor = _LogCursor(logs, log_group, instance_id) if follow else None
-    _aws("start_instances", lambda: ec2.start_instances(InstanceIds=[instance_id]))
+    try:
+        aws_call("start_instances", lambda: ec2.start_instances(InstanceIds=[instance_id]))
+    except RemoteTrainingError:
+        if undo is not None:
+            undo()
+        raise
     out(f"Started training instance {instance_id} (logs: CloudWatch Logs group {log_group}).")
     if cursor is None:
         return 0
     exit_code = _follow(ec2, cursor, poll_seconds, out, sleep)
     if exit_code is None:
         out(f"Instance {instance_id} stopped without reporting a result; see log group {log_group}.")
-        return 1
-    out(f"Training job finished with exit code {exit_code}; instance {instance_id} is stopped.")
-    return 0 if exit_code == 0 else 1
+    else:
+        out(f"{job} job finished with exit code {exit_code}; instance {instance_id} is stopped.")
+    return exit_code
 
 
 def _follow(
@@ -142,7 +183,7 @@ class _LogCursor:
     def new_messages(self) -> list[str]:
         # Re-read a short window before the newest event seen: CloudWatch may ingest events out of order.
         start = self.since_ms - _REREAD_MS
-        pages = _aws(
+        pages = aws_call(
             "filter_log_events",
             lambda: list(
                 self.logs.get_paginator("filter_log_events").paginate(
@@ -164,7 +205,7 @@ class _LogCursor:
 
 def _stream_names(logs: CloudWatchLogsClient, log_group: str, instance_id: str) -> set[str]:
     """Streams of earlier runs on this instance, so that their lines are not replayed."""
-    pages = _aws(
+    pages = aws_call(
         "describe_log_streams",
         lambda: list(
             logs.get_paginator("describe_log_streams").paginate(
@@ -182,7 +223,7 @@ def _find_instance(ec2: EC2Client, instance_id: str | None) -> Any:
         kwargs: dict[str, Any] = {"Filters": filters}
     else:
         kwargs = {"Filters": filters, "InstanceIds": [instance_id]}
-    pages = _aws(
+    pages = aws_call(
         "describe_instances", lambda: list(ec2.get_paginator("describe_instances").paginate(**kwargs))
     )
     instances = [i for page in pages for r in page.get("Reservations", []) for i in r.get("Instances", [])]
@@ -191,7 +232,7 @@ def _find_instance(ec2: EC2Client, instance_id: str | None) -> Any:
         raise InstanceNotFoundError(f"no training instance {wanted} in this region; deploy the stack first")
     if len(instances) > 1:
         found = ", ".join(
-            f"{i['InstanceId']} (stack {_tag(i, STACK_TAG_KEY) or '?'})"
+            f"{i['InstanceId']} (stack {tag(i, STACK_TAG_KEY) or '?'})"
             for i in sorted(instances, key=lambda i: str(i["InstanceId"]))
         )
         raise AmbiguousInstanceError(
@@ -201,25 +242,25 @@ def _find_instance(ec2: EC2Client, instance_id: str | None) -> Any:
     return instances[0]
 
 
-def _tag(instance: Any, key: str) -> str | None:
+def tag(instance: Any, key: str) -> str | None:
     return next((t.get("Value") for t in instance.get("Tags", []) if t.get("Key") == key), None)
 
 
 def _state(ec2: EC2Client, instance_id: str) -> str:
-    reply = _aws("describe_instances", lambda: ec2.describe_instances(InstanceIds=[instance_id]))
+    reply = aws_call("describe_instances", lambda: ec2.describe_instances(InstanceIds=[instance_id]))
     state = reply["Reservations"][0]["Instances"][0]["State"]["Name"]
     if state in ("shutting-down", "terminated"):
         raise InstanceNotFoundError(f"training instance {instance_id} was terminated during the run")
     return state
 
 
-def _client(service: str, region: str | None) -> Any:
+def aws_client(service: str, region: str | None) -> Any:
     import boto3  # lazily: the CLI imports this module for every command
 
     return boto3.client(service, region_name=region)  # type: ignore[call-overload]
 
 
-def _aws(operation: str, call: Callable[[], T]) -> T:
+def aws_call(operation: str, call: Callable[[], T]) -> T:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:

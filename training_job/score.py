@@ -5,7 +5,8 @@ Each output row carries the input's key columns (and an id column the user names
 decision at the model's threshold, the feature set, the versions, the policy's outcome and matched rules.
 Rows that fail validation go to `quarantine.csv.gz` with their reasons. Nothing looks complete before it is:
 parts are named by run, and `_SUCCESS` (a JSON summary listing them) is written last; a run over an output
-that already has one is refused unless `overwrite`.
+that already has one is refused unless `overwrite`. `score_file` is the unit both engines run: this process
+(`score_files`) or the workers of a Dask cluster (`training_job.score_cluster`).
 """
 
 from __future__ import annotations
@@ -13,24 +14,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from fraud_model import artifact, constants, policy_store, records
 from fraud_model.errors import InputError, NotFoundError
-from fraud_model.features import FEATURE_SETS, FULL
-from fraud_model.schema import NAME_COLUMNS, REQUIRED_REQUEST_FIELDS, TIME, TRANSACTION_TYPES, TYPE
+from fraud_model.features import FULL
+from fraud_model.schema import NAME_COLUMNS, REQUIRED_REQUEST_FIELDS, TIME
 from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
-from training_job.dataset import Dataset
-from training_job.evaluate import decision_variables, route
-from training_job.load import S3Reader, read_batches, resolve
+from training_job.load import DataFile, S3Reader, read_batches, resolve
+from training_job.score_rows import REPEATING, as_text, score_batch
 from training_job.validate import Quarantine, check_batch, check_header
 
 DONE = "_SUCCESS"
@@ -38,7 +38,6 @@ QUARANTINE_FILE = "quarantine.csv.gz"
 _OPTIONAL = tuple(
     dict.fromkeys([*(n for n in FULL.inputs if n not in REQUIRED_REQUEST_FIELDS), TIME, *NAME_COLUMNS])
 )
-_TYPE_NAMES = np.array([*TRANSACTION_TYPES, None], dtype=object)  # code -1: absent
 
 
 @dataclass
@@ -54,10 +53,91 @@ class Summary:
     seconds: float = 0.0
     parts: list[str] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    engine: str = "in-process"
 
     @property
     def rows_per_second(self) -> float:
         return self.scored / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        """The one-line summary the command prints."""
+        outcomes = ", ".join(f"{name} {count:,}" for name, count in sorted(self.outcomes.items()))
+        return (f"scored {self.scored:,} of {self.rows:,} rows in {self.seconds:.1f} s "
+                f"({self.rows_per_second:,.0f} rows/s) with model {self.model_version}: "
+                f"{self.flagged:,} flagged; outcomes {outcomes or 'none'}; "
+                f"{len(self.parts)} parts in {self.out}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """One run's settings as plain values, versions resolved: what each worker of a cluster receives."""
+
+    store_uri: str
+    model_version: str
+    policy_version: str
+    out_uri: str
+    run: str
+    id_column: str | None = None
+    out_format: str = "parquet"
+    explain: bool = False
+    record: bool = True
+    record_names: str = "hash"
+    record_name_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What scoring needs in memory: the model, the policy and its lists, read from the store."""
+
+    store: Store
+    scorer: Scorer
+    policy: Any
+    lists: dict[str, frozenset[str]]
+    policy_version: str
+
+
+def prepare(
+    out_uri: str,
+    *,
+    store_uri: str | None = None,
+    model_version: str | None = None,
+    overwrite: bool = False,
+    **options: Any,
+) -> tuple[ScoreSpec, Loaded]:
+    """The run's spec (versions resolved, a new run id) and its model, after the output is checked."""
+    store = open_store(store_uri)
+    loaded = load(store.uri, model_version or artifact.read_pointer(store),
+                  policy_store.read_policy_pointer(store))  # fmt: skip
+    if _exists(open_store(out_uri), DONE) and not overwrite:
+        raise InputError(
+            f"{out_uri} already holds a finished run ({DONE}): choose another output or --overwrite"
+        )
+    run = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + os.urandom(3).hex()
+    spec = ScoreSpec(store.uri, loaded.scorer.version, loaded.policy_version, out_uri, run,
+                     record_names=os.environ.get(constants.RECORD_NAMES_ENV, "hash"),
+                     record_name_key=os.environ.get(constants.RECORD_NAME_KEY_ENV), **options)  # fmt: skip
+    return spec, loaded
+
+
+def load(store_uri: str, model_version: str, policy_version: str) -> Loaded:
+    store = open_store(store_uri)
+    scorer = Scorer(artifact.load_version(store, model_version))
+    policy, _ = policy_store.load_policy(store, policy_version)
+    return Loaded(store, scorer, policy, policy_store.read_lists(store, policy.lists), policy_version)
+
+
+_loaded: dict[tuple[str, str, str], Loaded] = {}
+_loading = threading.Lock()
+
+
+def load_once(spec: ScoreSpec) -> Loaded:
+    """`load`, once per process for a given model and policy version (a worker scores many partitions)."""
+    key = (spec.store_uri, spec.model_version, spec.policy_version)
+    with _loading:
+        if key not in _loaded:
+            _loaded.clear()  # one model in memory at a time
+            _loaded[key] = load(*key)
+        return _loaded[key]
 
 
 def score_files(
@@ -74,162 +154,101 @@ def score_files(
     explain: bool = False,
     s3: S3Reader | None = None,
 ) -> Summary:
-    """Score every file behind `uris` into `out_uri` (a directory or s3:// prefix); the run's summary."""
+    """Score every file behind `uris` into `out_uri` (a directory or s3:// prefix) here; the run's summary."""
     started = time.perf_counter()
-    store = open_store(store_uri)
-    scorer = Scorer(artifact.load_version(store, model_version or artifact.read_pointer(store)))
-    policy_version = policy_store.read_policy_pointer(store)
-    policy, _ = policy_store.load_policy(store, policy_version)
-    lists = policy_store.read_lists(store, policy.lists)
-    out = open_store(out_uri)
-    if _exists(out, DONE) and not overwrite:
-        raise InputError(
-            f"{out_uri} already holds a finished run ({DONE}): choose another output or --overwrite"
-        )
-    run = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + os.urandom(3).hex()
-    summary = Summary(out_uri, run, scorer.version, policy_version)
+    spec, loaded = prepare(out_uri, store_uri=store_uri, model_version=model_version, overwrite=overwrite,
+                           id_column=id_column, out_format=out_format, record=record,
+                           explain=explain)  # fmt: skip
+    summary = Summary(out_uri, spec.run, spec.model_version, spec.policy_version)
     quarantine = Quarantine()
-    names = records.Names(os.environ.get(constants.RECORD_NAMES_ENV, "hash"),  # type: ignore[arg-type]
-                          os.environ.get(constants.RECORD_NAME_KEY_ENV))  # fmt: skip
-    pending: Future[None] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraud-score-writer") as writer:
+    with PartWriter(open_store(out_uri), out_format, spec.run) as parts:
         for file in resolve(uris, s3=s3):
-            first_row = 1
-            wanted = list(
-                dict.fromkeys([*REQUIRED_REQUEST_FIELDS, *_OPTIONAL, *([id_column] if id_column else [])])
-            )
-            for batch in read_batches(file, wanted, s3=s3, progress=progress):
-                if first_row == 1:
-                    check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS)
-                    if id_column and id_column not in file.header:
-                        raise InputError(f"{file.uri} has no {id_column!r} column (--id-column)")
-                optional = [name for name in _OPTIONAL if name in file.header
-                            and (name not in NAME_COLUMNS or name in policy.variables)]  # fmt: skip
-                checked = check_batch(batch, quarantine, source=file.uri, first_row=first_row,
-                                      required=REQUIRED_REQUEST_FIELDS, optional=optional)  # fmt: skip
-                first_row += checked.rows
-                summary.rows += checked.rows
-                if not len(next(iter(checked.columns.values()))):
-                    continue
-                good = pa.array(checked.good)
-                ids = batch.column(id_column).filter(good) if id_column else None
-                raw: dict[str, Any] = {
-                    n: _text(batch.column(n).filter(good)) for n in NAME_COLUMNS if n in file.header
-                }
-                scored = _score(
-                    scorer, policy, lists, checked.columns, raw, ids, id_column, summary, explain, record
-                )
-                table, chunk = scored
-                if pending is not None:  # one part in flight at most: memory stays bounded
-                    pending.result()
-                key = f"part-{summary.run}-{len(summary.parts):05d}.{out_format}"
-                summary.parts.append(key)
-                pending = writer.submit(_write_part, out, key, table, out_format)  # as the next batch scores
-                if chunk is not None:  # as it goes: memory stays bounded by a batch
-                    _record(store, names, [chunk], part=len(summary.parts))
-            for line, found in file.malformed:
-                quarantine.add_malformed(file.uri, line, found)
-        if pending is not None:
-            pending.result()
+            score_file(file, spec, loaded, summary, quarantine, parts, s3=s3, progress=progress)
+    return finish(spec, summary, quarantine, started)
+
+
+def score_file(
+    file: DataFile,
+    spec: ScoreSpec,
+    loaded: Loaded,
+    summary: Summary,
+    quarantine: Quarantine,
+    parts: PartWriter,
+    *,
+    s3: S3Reader | None = None,
+    progress: bool = False,
+) -> None:
+    """Read, check, score and write one file batch by batch: counts to `summary`, bad rows to `quarantine`.
+    Its decision-record chunks are named by `summary.run` (one request id per engine's unit of work)."""
+    id_column, policy = spec.id_column, loaded.policy
+    names = records.Names(spec.record_names, spec.record_name_key)  # type: ignore[arg-type]
+    first_row = 1
+    wanted = list(dict.fromkeys([*REQUIRED_REQUEST_FIELDS, *_OPTIONAL, *([id_column] if id_column else [])]))
+    for batch in read_batches(file, wanted, s3=s3, progress=progress):
+        if first_row == 1:
+            check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS)
+            if id_column and id_column not in file.header:
+                raise InputError(f"{file.uri} has no {id_column!r} column (--id-column)")
+        optional = [name for name in _OPTIONAL if name in file.header
+                    and (name not in NAME_COLUMNS or name in policy.variables)]  # fmt: skip
+        checked = check_batch(batch, quarantine, source=file.uri, first_row=first_row,
+                              required=REQUIRED_REQUEST_FIELDS, optional=optional)  # fmt: skip
+        first_row += checked.rows
+        summary.rows += checked.rows
+        if not len(next(iter(checked.columns.values()))):
+            continue
+        good = pa.array(checked.good)
+        ids = batch.column(id_column).filter(good) if id_column else None
+        raw: dict[str, Any] = {
+            n: as_text(batch.column(n).filter(good)) for n in NAME_COLUMNS if n in file.header
+        }
+        table, chunk = score_batch(loaded.scorer, policy, loaded.lists, checked.columns, raw, ids, id_column,
+                                   summary, spec.explain, spec.record)  # fmt: skip
+        summary.parts.append(parts.submit(table))  # written as the next batch scores
+        if chunk is not None:  # as it goes: memory stays bounded by a batch
+            _record(loaded.store, names, [chunk], part=len(summary.parts))
+    for line, found in file.malformed:
+        quarantine.add_malformed(file.uri, line, found)
+
+
+def finish(spec: ScoreSpec, summary: Summary, quarantine: Quarantine, started: float) -> Summary:
+    """Quarantined rows, then `_SUCCESS` last: only now does the output look complete."""
+    out = open_store(spec.out_uri)
     summary.quarantined = quarantine.bad
     if quarantine.bad:
         out.write(QUARANTINE_FILE, quarantine.to_csv_gz())
     summary.seconds = time.perf_counter() - started
-    out.write(DONE, json.dumps({**asdict(summary), "format": out_format}, indent=2).encode())  # last: done
+    out.write(DONE, json.dumps({**asdict(summary), "format": spec.out_format}, indent=2).encode())
     return summary
 
 
-def _score(
-    scorer: Scorer,
-    policy: Any,
-    lists: dict[str, frozenset[str]],
-    columns: dict[str, np.ndarray],
-    names: dict[str, pa.Array],
-    ids: Any,
-    id_column: str | None,
-    summary: Summary,
-    explain: bool,
-    record: bool,
-) -> tuple[pa.Table, records.Chunk | None]:
-    rows = len(next(iter(columns.values())))
-    dataset = Dataset(columns, np.zeros(rows, dtype=np.int16))
-    routed = route(scorer, dataset, each=False)
-    verdicts = routed.verdicts()
-    if policy.verdict_only is None:
-        wanted = policy.variables | {"is_fraud"}
-        decided = policy.decide_columns(decision_variables(dataset, slice(0, rows), verdicts, wanted), lists)
-    else:  # the default policy: its columns straight from the model's verdicts (see _decisions)
-        decided = None
-    types = _TYPE_NAMES[columns[TYPE]] if TYPE in columns else np.full(rows, None, dtype=object)
-    absent = np.full(rows, None, dtype=object)
-    out: dict[str, Any] = {} if ids is None or id_column is None else {id_column: ids.cast(pa.string())}
-    step = columns.get(TIME)
-    steps = pa.nulls(rows, pa.int64()) if step is None else pa.array(step, from_pandas=True).cast(pa.int64())
-    out.update({
-        TIME: steps,
-        TYPE: pa.array(types, pa.string()),
-        "amount": pa.array(columns["amount"]),
-        "nameOrig": names.get("nameOrig", pa.nulls(rows, pa.string())),
-        "nameDest": names.get("nameDest", pa.nulls(rows, pa.string())),
-        "fraud_probability": pa.array(verdicts.fraud_probability),
-        "is_fraud": pa.array(verdicts.is_fraud),
-        "threshold": pa.array(verdicts.threshold),
-        "feature_set": pa.array(verdicts.feature_set, pa.string()),
-        "model_version": pa.repeat(pa.scalar(scorer.version), rows),
-        **_decisions(policy, verdicts.is_fraud, decided),
-        "policy_version": pa.repeat(pa.scalar(summary.policy_version), rows),
-    })  # fmt: skip
-    if explain:
-        out["reasons"] = _reasons(scorer, routed, columns)
-    summary.scored += rows
-    summary.flagged += int(verdicts.is_fraud.sum())
-    for entry in out["outcome"].value_counts().to_pylist():
-        summary.outcomes[entry["values"]] = summary.outcomes.get(entry["values"], 0) + entry["counts"]
-    chunk = None
-    if record:  # (a record costs more than a row)
-        fields: dict[str, Any] = {name: columns.get(name, absent) for name in records.TRANSACTION_FIELDS}
-        fields.update({name: values.to_pylist() for name, values in names.items()})
-        fields[TYPE] = types
-        chunk = records.Chunk(f"score-{summary.run}", "score", records.now(), scorer.version,
-                              summary.policy_version, fields, verdicts.fraud_probability, verdicts.threshold,
-                              verdicts.is_fraud, verdicts.feature_set, out["outcome"].to_pylist(),
-                              out["matched_rules"].to_pylist(), first_item=summary.scored - rows)  # fmt: skip
-    return pa.table(out), chunk
+class PartWriter:
+    """Part files named `part-<prefix>-<n>.<format>`, each written on a thread while the next batch scores;
+    one in flight at most, so memory stays bounded."""
 
+    def __init__(self, out: Store, out_format: str, prefix: str) -> None:
+        self.out, self.out_format, self.prefix = out, out_format, prefix
+        self.count = 0
+        self._pending: Future[None] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraud-score-writer")
 
-def _decisions(policy: Any, is_fraud: np.ndarray, decided: Any) -> dict[str, pa.Array]:
-    """The outcome and matched rules columns; the default policy's without a Python object a row."""
-    verdict = policy.verdict_only
-    if decided is not None:  # a policy of rules: decided row by row
-        return {"outcome": pa.array(decided.outcome, pa.string()),
-                "matched_rules": pa.array(decided.matched, pa.list_(pa.string()))}  # fmt: skip
-    rule, fraud, otherwise = verdict
-    outcome = pa.DictionaryArray.from_arrays(pa.array(is_fraud.astype(np.int8)), pa.array([otherwise, fraud]))
-    offsets = np.concatenate([[0], np.cumsum(is_fraud, dtype=np.int32)])
-    matched = pa.ListArray.from_arrays(pa.array(offsets), pa.repeat(pa.scalar(rule), int(is_fraud.sum())))
-    return {"outcome": outcome.cast(pa.string()), "matched_rules": matched}
+    def submit(self, table: pa.Table) -> str:
+        if self._pending is not None:
+            self._pending.result()
+        key = f"part-{self.prefix}-{self.count:05d}.{self.out_format}"
+        self.count += 1
+        self._pending = self._pool.submit(_write_part, self.out, key, table, self.out_format)
+        return key
 
+    def __enter__(self) -> PartWriter:
+        return self
 
-def _text(values: pa.Array) -> pa.Array:
-    return values if pa.types.is_string(values.type) else values.cast(pa.string())
-
-
-_REPEATING = [TYPE, "feature_set", "model_version", "outcome", "policy_version"]
-_REASON = pa.struct([("feature", pa.string()), ("value", pa.float64()), ("contribution", pa.float64())])
-
-
-def _reasons(scorer: Scorer, routed: Any, columns: dict[str, np.ndarray], top: int = 3) -> pa.Array:
-    """Each row's top features by TreeSHAP contribution, from the model that scored it (as ?explain=true)."""
-    reasons: list[Any] = [None] * len(routed.feature_set)
-    for code, name in enumerate(routed.names):
-        rows = np.flatnonzero(routed.feature_set == code)
-        if rows.size == 0:
-            continue
-        inputs = {column: columns[column][rows] for column in FEATURE_SETS[name].inputs}
-        for row, contributions in zip(rows.tolist(), scorer.explain_many(name, inputs, top=top), strict=True):
-            reasons[row] = [{"feature": c.feature, "value": c.value if np.isfinite(c.value) else None,
-                             "contribution": c.contribution} for c in contributions]  # fmt: skip
-    return pa.array(reasons, pa.list_(_REASON))
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._pending is not None:
+                self._pending.result()
+        finally:
+            self._pool.shutdown()
 
 
 def _write_part(out: Store, key: str, table: pa.Table, out_format: str) -> None:
@@ -247,7 +266,7 @@ def _write_part(out: Store, key: str, table: pa.Table, out_format: str) -> None:
         import pyarrow.parquet as pq
 
         # dictionaries only where values repeat: on account names they cost 5x the write (measured)
-        pq.write_table(table, buffer, compression="snappy", use_dictionary=_REPEATING)
+        pq.write_table(table, buffer, compression="snappy", use_dictionary=REPEATING)
     out.write(key, buffer.getvalue())
 
 

@@ -82,6 +82,14 @@ class Quarantine:
                 }
             )
 
+    def merge(self, other: Quarantine) -> None:
+        """Add another quarantine's counts and kept rows (a cluster worker's), after this one's."""
+        self.reasons.update(other.reasons)
+        self.by_source.update(other.by_source)
+        self.rows += other.rows
+        self.bad += other.bad
+        self.records.extend(other.records[: max(MAX_QUARANTINE_ROWS - len(self.records), 0)])
+
     @property
     def share(self) -> float:
         return self.bad / self.rows if self.rows else 0.0

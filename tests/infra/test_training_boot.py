@@ -35,6 +35,7 @@ def _commands() -> list[str]:
         region="eu-west-1",
         store_uri="s3://store",
         data_uri="s3://store/data/",
+        score_job_uri="s3://store/jobs/score.json",
         timeout_minutes=42,
         instance_type="m7i.xlarge",
         log_group=LOG_GROUP,
@@ -102,12 +103,16 @@ def test_boot_job_environment_is_read_by_the_training_settings(monkeypatch: pyte
 
     settings = TrainSettings()
 
-    assert fraud_vars <= {f"{constants.ENV_PREFIX}{field}".upper() for field in TrainSettings.model_fields}
+    # every FRAUD_* variable is a training setting, or the score-request hand-over (training_job/__main__.py)
+    assert fraud_vars - {constants.SCORE_JOB_ENV} <= {
+        f"{constants.ENV_PREFIX}{field}".upper() for field in TrainSettings.model_fields
+    }
     assert (settings.data, settings.model_store, settings.progress) == (
         ["s3://store/data/"],
         "s3://store",
         False,
     )
+    assert job_env[constants.SCORE_JOB_ENV] == "s3://store/jobs/score.json"
 
 
 @pytest.mark.parametrize("job_exit", [0, 3])

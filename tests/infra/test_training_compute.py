@@ -10,7 +10,17 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
-from infra.model_bucket import DATA_PREFIX, MODELS_PREFIX, REPORTS_PREFIX, ModelBucket
+from infra.model_bucket import (
+    DATA_PREFIX,
+    LISTS_PREFIX,
+    MODELS_PREFIX,
+    POLICIES_PREFIX,
+    REPORTS_PREFIX,
+    SCORE_INPUT_PREFIX,
+    SCORE_JOB_KEY,
+    SCORES_PREFIX,
+    ModelBucket,
+)
 from infra.training_boot import UNIT_NAME
 from infra.training_compute import TrainingCompute
 from tests.infra.cfn import as_list, object_arn, only, policy_statements, render
@@ -106,6 +116,8 @@ def test_training_compute_is_tagged_for_the_cli(synth: Synth) -> None:
 
     assert {"Key": remote.ROLE_TAG_KEY, "Value": remote.ROLE_TAG_VALUE} in tags
     assert {"Key": remote.LOG_GROUP_TAG_KEY, "Value": DEFAULT_LOG_GROUP} in tags
+    store_tag = next(tag for tag in tags if tag["Key"] == remote.STORE_TAG_KEY)
+    assert render(store_tag["Value"]) == f"s3://{render({'Ref': synth.store_id})}"
 
 
 def test_training_compute_user_data_runs_the_training_image(synth: Synth) -> None:
@@ -117,6 +129,7 @@ def test_training_compute_user_data_runs_the_training_image(synth: Synth) -> Non
     store_ref = render({"Ref": synth.store_id})
     assert f"FRAUD_DATA=s3://{store_ref}/{DATA_PREFIX}\n" in user_data
     assert f"FRAUD_MODEL_STORE=s3://{store_ref}\n" in user_data
+    assert f"FRAUD_SCORE_JOB=s3://{store_ref}/{SCORE_JOB_KEY}\n" in user_data
     assert f"FRAUD_LOG_GROUP={DEFAULT_LOG_GROUP}\n" in user_data
 
 
@@ -162,21 +175,43 @@ def test_training_compute_graviton_instance_boots_an_arm64_image(synth: Synth) -
     assert "arm64" in parameters[ami_parameter]["Default"]
 
 
-def test_training_compute_role_reads_data_and_writes_models_and_reports(synth: Synth) -> None:
-    s3 = [
+def _s3_grants(synth: Synth) -> list[dict[str, Any]]:
+    return [
         s
         for s in policy_statements(synth.default, synth.role_id)
         if as_list(s["Action"])[0].startswith("s3:")
     ]
-    granted = {(a, render(r)) for s in s3 for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
 
-    objects = {
-        ("s3:GetObject", object_arn(synth.store_id, f"{DATA_PREFIX}*")),
-        ("s3:GetObject", object_arn(synth.store_id, f"{MODELS_PREFIX}*")),
-        ("s3:PutObject", object_arn(synth.store_id, f"{MODELS_PREFIX}*")),
-        ("s3:PutObject", object_arn(synth.store_id, f"{REPORTS_PREFIX}*")),
+
+def test_training_compute_role_reads_and_writes_only_the_prefixes_of_its_jobs(synth: Synth) -> None:
+    granted = {
+        (a, render(r))
+        for s in _s3_grants(synth)
+        for a in as_list(s["Action"])
+        for r in as_list(s["Resource"])
     }
+    reads = (DATA_PREFIX, MODELS_PREFIX, SCORE_INPUT_PREFIX, POLICIES_PREFIX, LISTS_PREFIX, SCORES_PREFIX)
+    writes = (MODELS_PREFIX, REPORTS_PREFIX, SCORES_PREFIX)  # training: models + reports; scoring: scores
+    objects = {("s3:GetObject", object_arn(synth.store_id, f"{p}*")) for p in reads}
+    objects |= {("s3:PutObject", object_arn(synth.store_id, f"{p}*")) for p in writes}
+    objects |= {(a, object_arn(synth.store_id, SCORE_JOB_KEY)) for a in ("s3:GetObject", "s3:DeleteObject")}
     assert granted == objects | {("s3:ListBucket", render({"Fn::GetAtt": [synth.store_id, "Arn"]}))}
+
+
+def test_training_compute_role_deletes_only_the_score_request(synth: Synth) -> None:
+    deletes = [s for s in _s3_grants(synth) if "s3:DeleteObject" in as_list(s["Action"])]
+    assert [render(s["Resource"]) for s in deletes] == [object_arn(synth.store_id, SCORE_JOB_KEY)]
+
+
+def test_training_compute_role_lists_only_the_prefixes_it_reads(synth: Synth) -> None:
+    lists = [s for s in _s3_grants(synth) if as_list(s["Action"]) == ["s3:ListBucket"]]
+    prefixes = {
+        p for s in lists for condition in s["Condition"].values() for p in as_list(condition["s3:prefix"])
+    }
+    assert (
+        SCORE_JOB_KEY in prefixes and f"{SCORES_PREFIX}*" in prefixes and f"{SCORE_INPUT_PREFIX}*" in prefixes
+    )
+    assert not any(p.startswith((REPORTS_PREFIX, "records", "labels", "jobs/*")) for p in prefixes)
 
 
 def test_training_compute_role_pulls_only_its_image_and_writes_only_its_logs(synth: Synth) -> None:
