@@ -53,7 +53,7 @@ def parse_rows(rows: Sequence[Mapping[str, Any]], *, source: str) -> Parsed:
         try:
             record_id = _record_id(row)
             label = _label(row.get("label"))
-            when = _time(row.get("label_time"))
+            when = parse_time(row.get("label_time"))
         except ValueError as exc:
             parsed.refused.append(Refused(number, str(exc)))
             continue
@@ -100,14 +100,14 @@ def read(store: Store) -> Any:
             for line in store.read(key).decode().splitlines() if line]  # fmt: skip
     best: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for row in rows:  # ISO 8601 times in UTC compare as text
-        when = (_time(row["label_time"]).astimezone(UTC).isoformat(), row["imported_at"])
+        when = (parse_time(row["label_time"]).astimezone(UTC).isoformat(), row["imported_at"])
         current = best.get(row["record_id"])
         if current is None or when > current[:2]:
             best[row["record_id"]] = (*when, row)
     kept = [best[key][2] for key in sorted(best)]
     return pa.table(
         {"record_id": [r["record_id"] for r in kept], "label": [r["label"] for r in kept],
-         "label_time": [_time(r["label_time"]) for r in kept], "source": [r["source"] for r in kept]},
+         "label_time": [parse_time(r["label_time"]) for r in kept], "source": [r["source"] for r in kept]},
         schema=pa.schema([("record_id", pa.string()), ("label", pa.int8()),
                           ("label_time", pa.timestamp("us", "UTC")), ("source", pa.string())]),
     )  # fmt: skip
@@ -159,7 +159,8 @@ def _label(value: Any) -> int:
     raise ValueError(f"label {value!r} is not fraud/legitimate, 1/0 or true/false")
 
 
-def _time(value: Any) -> datetime:
+def parse_time(value: Any) -> datetime:
+    """A label time: a datetime, or ISO 8601 text (`Z` allowed); UTC when it has no zone."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if value in (None, ""):

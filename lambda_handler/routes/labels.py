@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from fraud_model import labels
 from fraud_model.errors import FraudError
@@ -26,6 +26,13 @@ from lambda_handler.schemas import ErrorDetail
 MAX_LABELS = 1_000  # a full batch stays far below the body limit: too many is a 422, not a 413
 
 
+def _iso_8601(value: Any) -> datetime:
+    """Only what the schema declares (a date-time string): pydantic would also take Unix times."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time, as a string")  # noqa: TRY004 - pydantic wants ValueError
+    return labels.parse_time(value)
+
+
 class LabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -34,7 +41,9 @@ class LabelIn(BaseModel):
         "request (0 for /predict)"
     )
     label: Literal["fraud", "legitimate"] | bool = Field(description="fraud / legitimate, or true / false")
-    label_time: datetime = Field(description="when it became known (ISO 8601; UTC when no zone)")
+    label_time: Annotated[datetime, BeforeValidator(_iso_8601)] = Field(
+        description="when it became known (ISO 8601; UTC when no zone)"
+    )
     source: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 

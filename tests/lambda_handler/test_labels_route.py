@@ -28,11 +28,17 @@ def test_labels_route_stores_a_batch_and_a_repeat_changes_nothing(
 def test_labels_route_refuses_a_batch_with_a_bad_label_naming_it(store: LocalStore, context: Context) -> None:
     bad = [*GOOD, {"record_id": "req-3:0", "label": "maybe", "label_time": "2026-12-04T10:00:00Z"},
            {"label": True, "label_time": "2026-12-04T10:00:00Z"},
-           {"record_id": "req-4", "label": True, "label_time": "yesterday"}]  # fmt: skip
+           {"record_id": "req-4", "label": True, "label_time": "yesterday"},
+           {"record_id": "req-5:0", "label": True, "label_time": 1733306400}]  # fmt: skip
     response = handler(http_api("POST", "/labels", {"labels": bad}), context)
     assert response["statusCode"] == 422
     fields = {detail["field"] for detail in body_of(response)["error"]["details"]}
-    assert {"labels[3].record_id", "labels[4].record_id", "labels[4].label_time"} <= fields
+    assert {
+        "labels[3].record_id",
+        "labels[4].record_id",
+        "labels[4].label_time",
+        "labels[5].label_time",
+    } <= fields
     assert any(field.startswith("labels[2].label") for field in fields)
     assert labels.read(store).num_rows == 0  # nothing written
 
