@@ -30,6 +30,9 @@ class InfraConfig:
     training_timeout_minutes: int = 180
     training_volume_gib: int = 30
     training_interface_endpoints: bool = False
+    # A Dask cluster: N worker instances beside the training instance (0: the training instance alone).
+    training_workers: int = 0
+    training_worker_instance_type: str | None = None  # None: the training instance type
     # Serving.
     lambda_architecture: LambdaArchitecture = "x86_64"
     lambda_memory_mb: int = 1024
@@ -59,6 +62,8 @@ class InfraConfig:
             )
         if not 1 <= self.max_batch_size <= constants.MAX_BATCH_SIZE_LIMIT:
             raise ValueError(f"context maxBatchSize must be 1..{constants.MAX_BATCH_SIZE_LIMIT}")
+        if self.training_workers < 0:
+            raise ValueError(f"context trainingWorkers must be 0 or more, got {self.training_workers}")
         if not 1 <= self.lambda_timeout_seconds <= 29:
             raise ValueError("context lambdaTimeoutSeconds must be 1..29 (API Gateway gives up after 29 s)")
 
@@ -89,10 +94,17 @@ def _coerce(key: str, raw: Any, hint: Any) -> Any:
     for kind in (bool, int, float):
         if kind in kinds:
             try:
-                return _to_bool(raw) if kind is bool else kind(raw)
+                return _to_bool(raw) if kind is bool else _to_int(raw) if kind is int else kind(raw)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"context {key} must be {_ARTICLE[kind]}, got {raw!r}") from exc
     return str(raw)
+
+
+def _to_int(raw: Any) -> int:
+    # int() would turn 2.5 (from cdk.json) into 2 and True into 1: only whole numbers are integers here.
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise ValueError(raw)
+    return int(raw)
 
 
 def _to_bool(raw: Any) -> bool:

@@ -13,6 +13,7 @@ from infra.decision_records import EXAMPLE_QUERY, DecisionRecords
 from infra.inference_api import InferenceApi, serving_environment
 from infra.model_bucket import ModelBucket
 from infra.training_compute import TrainingCompute
+from infra.training_workers import TrainingWorkers
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -46,7 +47,19 @@ class FraudDetectionStack(Stack):
             volume_gib=config.training_volume_gib,
             log_retention=retention,
             interface_endpoints=config.training_interface_endpoints,
+            dask_workers=config.training_workers,
         )
+        self.workers: TrainingWorkers | None = None
+        if config.training_workers:
+            self.workers = TrainingWorkers(
+                self,
+                "TrainingWorkers",
+                training=self.training,
+                count=config.training_workers,
+                instance_type=config.training_worker_instance_type,
+                timeout_minutes=config.training_timeout_minutes,
+                volume_gib=config.training_volume_gib,
+            )
         self.inference = InferenceApi(
             self,
             "Inference",
@@ -102,6 +115,9 @@ class FraudDetectionStack(Stack):
         CfnOutput(
             self, "TrainingInstanceId", value=self.training.instance_id, description="fraud train --remote"
         )
+        if self.workers is not None:
+            ids = ", ".join(instance.instance_id for instance in self.workers.instances)
+            CfnOutput(self, "TrainingWorkerIds", value=ids, description="Dask workers (fraud train --remote)")
         CfnOutput(
             self, "TrainingLogGroup", value=self.training.log_group_name, description="Training job logs"
         )

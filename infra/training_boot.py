@@ -8,6 +8,7 @@ Logs, logs the exit code, powers off. The image itself decides to score when a r
 from __future__ import annotations
 
 from fraud_model import constants
+from infra import cluster_boot
 from training_job import remote
 
 UNIT_NAME = "fraud-training.service"
@@ -38,18 +39,18 @@ run_job() {
   aws ecr get-login-password --region "$AWS_REGION" \
     | docker login --username AWS --password-stdin "${FRAUD_IMAGE%%/*}" || return 90
   docker pull --quiet "$FRAUD_IMAGE" || return 91
-  # Host networking: the job gets its role credentials from IMDSv2, whose hop limit of 1 stops at a bridge.
+@SCHEDULER@  # Host networking: the job gets its role credentials from IMDSv2, whose hop limit of 1 stops at a bridge.
   docker run --rm --network host \
     --log-driver awslogs --log-opt awslogs-region="$AWS_REGION" \
     --log-opt awslogs-group="$FRAUD_LOG_GROUP" --log-opt awslogs-stream="$STREAM" \
-    --env-file @JOB_ENV@ "$FRAUD_IMAGE"
+    --env-file @JOB_ENV@@CLUSTER_ENV@ "$FRAUD_IMAGE"
 }
 aws logs create-log-stream --region "$AWS_REGION" \
   --log-group-name "$FRAUD_LOG_GROUP" --log-stream-name "$STREAM"
 note "fraud-training-run: starting $FRAUD_IMAGE"
 run_job
 rc=$?
-note "@RESULT_PREFIX@$rc"
+@STOP_SCHEDULER@note "@RESULT_PREFIX@$rc"
 exit "$rc"
 """
 
@@ -84,8 +85,12 @@ def boot_commands(
     timeout_minutes: int,
     instance_type: str,
     log_group: str,
+    dask_workers: int = 0,
 ) -> list[str]:
-    """Bash commands for cloud-init (first boot only); the arguments may be CDK tokens."""
+    """Bash commands for cloud-init (first boot only); the arguments may be CDK tokens.
+
+    With `dask_workers`, each run starts a Dask scheduler before the job and hands the job its address.
+    """
     unit_env = {
         "FRAUD_IMAGE": image_uri,
         "FRAUD_LOG_GROUP": log_group,
@@ -111,6 +116,7 @@ def boot_commands(
     run_script = _RUN_SCRIPT.replace("@RESULT_PREFIX@", remote.RESULT_PREFIX).replace(
         "@JOB_ENV@", JOB_ENV_PATH
     )
+    run_script = cluster_boot.with_scheduler(run_script, enabled=dask_workers > 0)
     return [
         "set -euxo pipefail",
         # Power off however provisioning ends: a failed first boot must not keep a paid instance running.
@@ -118,21 +124,21 @@ def boot_commands(
         "dnf install -y docker",
         "systemctl enable --now docker",
         f"mkdir -p {CONFIG_DIR}",
-        _write_file(UNIT_ENV_PATH, _env_file(unit_env)),
-        _write_file(JOB_ENV_PATH, _env_file(job_env)),
-        _write_file(RUN_SCRIPT_PATH, run_script),
+        write_file(UNIT_ENV_PATH, env_file(unit_env)),
+        write_file(JOB_ENV_PATH, env_file(job_env)),
+        write_file(RUN_SCRIPT_PATH, run_script),
         f"chmod 0755 {RUN_SCRIPT_PATH}",
-        _write_file(f"/etc/systemd/system/{UNIT_NAME}", unit),
+        write_file(f"/etc/systemd/system/{UNIT_NAME}", unit),
         "systemctl daemon-reload",
         # Enabled, not started: the unit runs from the next boot on, i.e. on each `fraud train --remote`.
         f"systemctl enable {UNIT_NAME}",
     ]
 
 
-def _env_file(variables: dict[str, str]) -> str:
+def env_file(variables: dict[str, str]) -> str:
     return "".join(f"{name}={value}\n" for name, value in variables.items())
 
 
-def _write_file(path: str, content: str) -> str:
+def write_file(path: str, content: str) -> str:
     # A quoted heredoc: bash expands nothing inside, so the file is written exactly as given.
     return f"cat > {path} <<'FRAUD_EOF'\n{content.rstrip()}\nFRAUD_EOF"

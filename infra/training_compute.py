@@ -53,8 +53,11 @@ class TrainingCompute(Construct):
         volume_gib: int,
         log_retention: logs.RetentionDays,
         interface_endpoints: bool = False,
+        dask_workers: int = 0,
     ) -> None:
         super().__init__(scope, id_)
+        self.store = store
+        self.dask_workers = dask_workers  # > 0: each run starts a Dask scheduler for infra/training_workers.py
         self.instance_type = ec2.InstanceType(instance_type)
         arm = self.instance_type.architecture == ec2.InstanceArchitecture.ARM_64
         self.image = ecr_assets.DockerImageAsset(
@@ -79,7 +82,11 @@ class TrainingCompute(Construct):
             self,
             "SecurityGroup",
             vpc=self.vpc,
-            description="Training instance: no inbound rules; outbound to ECR, S3, CloudWatch Logs, SSM, dnf",
+            description=(
+                "Training cluster: inbound from itself only (Dask, XGBoost); outbound to ECR, S3, Logs, SSM, dnf"
+                if dask_workers
+                else "Training instance: no inbound rules; outbound to ECR, S3, CloudWatch Logs, SSM, dnf"
+            ),
             allow_all_outbound=True,  # package mirrors and AWS endpoints, on addresses that change
         )
         if interface_endpoints:
@@ -169,6 +176,7 @@ class TrainingCompute(Construct):
                 timeout_minutes=timeout_minutes,
                 instance_type=self.instance_type.to_string(),
                 log_group=self.log_group_name,
+                dask_workers=self.dask_workers,
             )
         )
         cpu = ec2.AmazonLinuxCpuType.ARM_64 if arm else ec2.AmazonLinuxCpuType.X86_64

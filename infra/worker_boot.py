@@ -1,0 +1,102 @@
+"""A worker instance's user data: as the training instance's, the first boot installs a unit and powers off.
+
+Each later boot (`fraud train --remote` / `fraud score --remote` start the workers with the training instance)
+pulls the training image and runs `dask worker` against the training instance's scheduler. The worker exits
+once the scheduler has gone (the run ended) or has not come within the death timeout; the unit then powers the
+instance off, and the instance stops (its shutdown behaviour).
+"""
+
+from __future__ import annotations
+
+from infra import cluster_boot
+from infra.training_boot import env_file, write_file
+
+UNIT_NAME = "fraud-dask-worker.service"
+RUN_SCRIPT_PATH = "/usr/local/bin/fraud-dask-worker-run"
+CONFIG_DIR = "/etc/fraud-dask-worker"
+UNIT_ENV_PATH = f"{CONFIG_DIR}/unit.env"
+DISABLED_FLAG_PATH = f"{CONFIG_DIR}/disabled"
+
+_RUN_SCRIPT = r"""#!/bin/bash
+# One run of this worker: log in to ECR, pull the training image, run `dask worker` until the scheduler has gone.
+# Its output goes to the training log group, in streams named after this instance (not followed by the CLI).
+set -uo pipefail
+imds() {
+  local token
+  token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
+  curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+STREAM="$(imds instance-id)/$(date -u +%Y%m%dT%H%M%SZ)/dask-worker"
+aws ecr get-login-password --region "$AWS_REGION" \
+  | docker login --username AWS --password-stdin "${FRAUD_IMAGE%%/*}" || exit 90
+docker pull --quiet "$FRAUD_IMAGE" || exit 91
+# Host networking: the scheduler and the other workers reach this worker on the instance's own address.
+exec docker run --rm --network host \
+  --log-driver awslogs --log-opt awslogs-region="$AWS_REGION" \
+  --log-opt awslogs-group="$FRAUD_LOG_GROUP" --log-opt awslogs-stream="$STREAM" \
+  --entrypoint python "$FRAUD_IMAGE" -m distributed.cli.dask_worker "$FRAUD_DASK_SCHEDULER" \
+  --death-timeout @DEATH_TIMEOUT@ --worker-port @WORKER_PORT@ --nanny-port @NANNY_PORT@ --nworkers 1 \
+  --no-dashboard
+"""
+
+_UNIT = """[Unit]
+Description=Fraud-detection Dask worker: joins the training instance's scheduler on every boot, then powers off
+Wants=network-online.target
+After=network-online.target docker.service
+Requires=docker.service
+ConditionPathExists=!@DISABLED@
+
+[Service]
+Type=oneshot
+EnvironmentFile=@UNIT_ENV@
+ExecStart=@RUN_SCRIPT@
+# Stop the instance whatever happened: the scheduler gone, a failed pull, or the time limit below.
+ExecStopPost=/usr/bin/systemctl --no-block poweroff
+TimeoutStartSec=@TIMEOUT@min
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def scheduler_address(host: str) -> str:
+    """`tcp://<host>:8786`: what the workers are given (`host` may be a CDK token)."""
+    return f"tcp://{host}:{cluster_boot.SCHEDULER_PORT}"
+
+
+def boot_commands(
+    *, image_uri: str, region: str, scheduler_host: str, timeout_minutes: int, instance_type: str, log_group: str
+) -> list[str]:
+    """Bash commands for cloud-init (first boot only); the arguments may be CDK tokens."""
+    unit_env = {
+        "FRAUD_IMAGE": image_uri,
+        "FRAUD_LOG_GROUP": log_group,
+        "FRAUD_DASK_SCHEDULER": scheduler_address(scheduler_host),
+        "AWS_REGION": region,
+        "INSTANCE_TYPE": instance_type,  # read by nothing: a new type replaces the instance (training_boot.py)
+    }
+    run_script = (
+        _RUN_SCRIPT.replace("@DEATH_TIMEOUT@", str(cluster_boot.DEATH_TIMEOUT_SECONDS))
+        .replace("@WORKER_PORT@", str(cluster_boot.WORKER_PORT))
+        .replace("@NANNY_PORT@", str(cluster_boot.NANNY_PORT))
+    )
+    unit = (
+        _UNIT.replace("@UNIT_ENV@", UNIT_ENV_PATH)
+        .replace("@RUN_SCRIPT@", RUN_SCRIPT_PATH)
+        .replace("@TIMEOUT@", str(timeout_minutes))
+        .replace("@DISABLED@", DISABLED_FLAG_PATH)
+    )
+    return [
+        "set -euxo pipefail",
+        "trap 'systemctl --no-block poweroff' EXIT",  # a failed first boot must not keep a paid instance running
+        "dnf install -y docker",
+        "systemctl enable --now docker",
+        f"mkdir -p {CONFIG_DIR}",
+        write_file(UNIT_ENV_PATH, env_file(unit_env)),
+        write_file(RUN_SCRIPT_PATH, run_script),
+        f"chmod 0755 {RUN_SCRIPT_PATH}",
+        write_file(f"/etc/systemd/system/{UNIT_NAME}", unit),
+        "systemctl daemon-reload",
+        f"systemctl enable {UNIT_NAME}",  # runs from the next boot on: each run's start
+    ]
