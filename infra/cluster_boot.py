@@ -28,11 +28,13 @@ _SCHEDULER = r"""  # The run's Dask scheduler (trainingWorkers), in the same ima
     --log-opt awslogs-group="$FRAUD_LOG_GROUP" --log-opt awslogs-stream="$STREAM/dask-scheduler" \
     --entrypoint python "$FRAUD_IMAGE" -m distributed.cli.dask_scheduler \
     --host "$SCHEDULER_HOST" --port @PORT@ --no-dashboard > /dev/null || return 92
-  for _ in $(seq 60); do
-    (exec 3<> "/dev/tcp/$SCHEDULER_HOST/@PORT@") 2> /dev/null && break
-    sleep 1
+  # Wait (up to a minute) until it accepts connections: the job connects once, with a short timeout.
+  local up=1
+  for _ in $(seq 30); do
+    timeout 2 bash -c "exec 3<> /dev/tcp/$SCHEDULER_HOST/@PORT@" 2> /dev/null && { up=0; break; }
+    sleep 2
   done
-  (exec 3<> "/dev/tcp/$SCHEDULER_HOST/@PORT@") 2> /dev/null || return 92
+  [ "$up" = 0 ] || return 92
 """
 _CLUSTER_ENV = ' \\\n    --env @ENV@="tcp://$SCHEDULER_HOST:@PORT@"'
 # Stopping the scheduler ends the run for the workers: each exits, and its unit powers its instance off.

@@ -127,16 +127,23 @@ def start_and_follow(
     """Start the instance and, with `follow`, print its run's log lines until it stops again; the exit code
     the run reported (0 without `follow`, once started; None when the run reported none). `undo` runs when
     the start fails (a score request must not wait for a later start)."""
+    from training_job import remote_workers  # it imports this module
+
     instance_id = instance["InstanceId"]
     log_group = str(tag(instance, LOG_GROUP_TAG_KEY))
     cursor = _LogCursor(logs, log_group, instance_id) if follow else None
     try:
-        aws_call("start_instances", lambda: ec2.start_instances(InstanceIds=[instance_id]))
+        # The Dask workers (context trainingWorkers) start in the same call: all of them, or none.
+        workers = remote_workers.find_stopped_workers(ec2, instance_id)
+        ids = [instance_id, *workers]
+        reply = aws_call("start_instances", lambda: ec2.start_instances(InstanceIds=ids))
     except RemoteTrainingError:
         if undo is not None:
             undo()
         raise
     out(f"Started training instance {instance_id} (logs: CloudWatch Logs group {log_group}).")
+    if workers:
+        out(remote_workers.cluster_line(instance_id, workers, reply))
     if cursor is None:
         return 0
     exit_code = _follow(ec2, cursor, poll_seconds, out, sleep)
@@ -144,6 +151,8 @@ def start_and_follow(
         out(f"Instance {instance_id} stopped without reporting a result; see log group {log_group}.")
     else:
         out(f"{job} job finished with exit code {exit_code}; instance {instance_id} is stopped.")
+    if workers:
+        out(remote_workers.workers_line(ec2, workers))
     return exit_code
 
 

@@ -17,6 +17,8 @@ EVERY_OPTION = {
     "apiAuth": "iam",
     "trainingInstanceType": "m7g.xlarge",
     "trainingInterfaceEndpoints": "true",
+    "trainingWorkers": "2",
+    "trainingWorkerInstanceType": "m7g.2xlarge",
     "lambdaArchitecture": "arm64",
     "lambdaReservedConcurrency": "5",
     "modelVersion": "20250101T000000Z",
