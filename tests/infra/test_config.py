@@ -56,3 +56,24 @@ def test_config_keys_are_not_feature_flags_in_cdk_json() -> None:
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
     assert not set(context_keys()) & set(context)  # defaults live in InfraConfig only
+
+
+def test_config_training_workers_default_to_none() -> None:
+    assert (InfraConfig().training_workers, InfraConfig().training_worker_instance_type) == (0, None)
+
+
+def test_config_reads_training_workers_from_the_command_line() -> None:
+    config = _config(trainingWorkers="2", trainingWorkerInstanceType="m7i.2xlarge")
+
+    assert (config.training_workers, config.training_worker_instance_type) == (2, "m7i.2xlarge")
+
+
+def test_config_rejects_a_negative_number_of_training_workers() -> None:
+    with pytest.raises(ValueError, match="context trainingWorkers must be 0 or more, got -1"):
+        _config(trainingWorkers="-1")
+
+
+@pytest.mark.parametrize("value", ["two", "2.5", 2.5, True])
+def test_config_rejects_a_number_of_training_workers_that_is_not_whole(value: Any) -> None:
+    with pytest.raises(ValueError, match=f"context trainingWorkers must be an integer, got {value!r}"):
+        _config(trainingWorkers=value)

@@ -17,7 +17,7 @@ IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:abc123"
 FAKE_TOOL = """#!/bin/bash
 echo "$(basename "$0") $*" >> "$CALLS"
 case "$(basename "$0") $1" in
-  "curl -sf") [[ "$*" == *meta-data/instance-id ]] && echo i-0abc || echo token ;;
+  "curl -sf") [[ "$*" == *meta-data/instance-id ]] && echo i-0abc || { [[ "$*" == *local-ipv4 ]] && echo 10.0.0.5 || echo token; } ;;
   "aws ecr") echo password ;;
   "docker login") cat > /dev/null ;;  # read the password, as docker does (else: SIGPIPE under pipefail)
   "docker run") exit "$JOB_EXIT" ;;
@@ -29,7 +29,7 @@ exit 0
 LOG_GROUP = remote.log_group_name("FraudTest")
 
 
-def _commands() -> list[str]:
+def _commands(dask_workers: int = 0) -> list[str]:
     return training_boot.boot_commands(
         image_uri=IMAGE,
         region="eu-west-1",
@@ -39,12 +39,13 @@ def _commands() -> list[str]:
         timeout_minutes=42,
         instance_type="m7i.xlarge",
         log_group=LOG_GROUP,
+        dask_workers=dask_workers,
     )
 
 
-def _heredoc(path: str) -> str:
+def _heredoc(path: str, dask_workers: int = 0) -> str:
     """The content that the user data writes to `path`."""
-    for command in _commands():
+    for command in _commands(dask_workers):
         if command.startswith(f"cat > {path} <<"):
             return command.split("\n", 1)[1].rsplit("\n", 1)[0]
     raise AssertionError(f"user data does not write {path}")
@@ -54,14 +55,16 @@ def _env_file(path: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in _heredoc(path).splitlines())
 
 
-def _run_job(tmp_path: Path, job_exit: int, fake_tool: str = FAKE_TOOL) -> tuple[int, list[str]]:
+def _run_job(
+    tmp_path: Path, job_exit: int, fake_tool: str = FAKE_TOOL, dask_workers: int = 0
+) -> tuple[int, list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("aws", "docker", "curl"):
+    for tool in ("aws", "docker", "curl", "timeout", "sleep"):
         (bin_dir / tool).write_text(fake_tool)
         (bin_dir / tool).chmod(0o755)
     script = tmp_path / "run"
-    script.write_text(_heredoc(training_boot.RUN_SCRIPT_PATH))
+    script.write_text(_heredoc(training_boot.RUN_SCRIPT_PATH, dask_workers))
     env = _env_file(training_boot.UNIT_ENV_PATH)
     calls = tmp_path / "calls"
     env |= {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "JOB_EXIT": str(job_exit)}
@@ -145,3 +148,36 @@ def test_run_script_reports_a_failed_pull_without_running_the_job(tmp_path: Path
     assert code == 91
     assert not any(c.startswith("docker run") for c in calls)
     assert f"{remote.RESULT_PREFIX}91" in calls[-1]
+
+
+def test_run_script_without_workers_starts_no_scheduler(tmp_path: Path) -> None:
+    _, calls = _run_job(tmp_path, 0)
+
+    assert not any("dask" in call or "FRAUD_DASK_CLUSTER" in call for call in calls)
+
+
+def test_run_script_with_workers_starts_the_scheduler_before_the_job_and_stops_it_after(
+    tmp_path: Path,
+) -> None:
+    code, calls = _run_job(tmp_path, 0, dask_workers=2)
+
+    runs = [c for c in calls if c.startswith("docker run")]
+    assert code == 0
+    assert "-m distributed.cli.dask_scheduler --host 10.0.0.5 --port 8786 --no-dashboard" in runs[0]
+    assert "--detach" in runs[0] and "awslogs-stream=i-0abc/" in runs[0]
+    assert runs[1].endswith(f"--env {constants.DASK_CLUSTER_ENV}=tcp://10.0.0.5:8786 {IMAGE}")
+    assert calls.index(runs[1]) < calls.index("docker stop fraud-dask-scheduler")
+    assert f"{remote.RESULT_PREFIX}0" in calls[-1]
+
+
+def test_run_script_reports_a_scheduler_that_never_answers_without_running_the_job(tmp_path: Path) -> None:
+    silent = FAKE_TOOL.replace('  "docker run")', '  "timeout 2") exit 1 ;;\n  "docker run")')
+
+    code, calls = _run_job(tmp_path, 0, fake_tool=silent, dask_workers=2)
+
+    assert code == 92
+    assert [c for c in calls if c.startswith("docker run")] == [
+        next(c for c in calls if "dask_scheduler" in c)
+    ]
+    assert len([c for c in calls if c.startswith("timeout")]) == 30  # a minute of tries, 2 s apart
+    assert f"{remote.RESULT_PREFIX}92" in calls[-1]
