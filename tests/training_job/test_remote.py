@@ -209,3 +209,95 @@ def test_run_remote_training_wraps_aws_errors(aws: tuple[Any, Any]) -> None:
 
     assert isinstance(caught.value.__cause__, ClientError)
     assert isinstance(caught.value, remote.RemoteTrainingError)
+
+
+def _worker(ec2: Any, training_id: str, *, stopped: bool = True) -> str:
+    """A Dask worker instance, tagged as the stack tags the workers of `training_id`."""
+    tags = [
+        {"Key": remote.ROLE_TAG_KEY, "Value": remote.WORKER_ROLE_TAG_VALUE},
+        {"Key": remote.TRAINING_INSTANCE_TAG_KEY, "Value": training_id},
+    ]
+    reply = ec2.run_instances(
+        ImageId=AMI, MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": tags}]
+    )
+    worker_id: str = reply["Instances"][0]["InstanceId"]
+    if stopped:
+        ec2.stop_instances(InstanceIds=[worker_id])
+    return worker_id
+
+
+def _states(ec2: Any, *instance_ids: str) -> list[str]:
+    reply = ec2.describe_instances(InstanceIds=list(instance_ids))
+    states = {i["InstanceId"]: i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]}
+    return [states[i] for i in instance_ids]
+
+
+def test_run_remote_training_starts_the_workers_and_shows_the_cluster(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+    workers = sorted([_worker(ec2, instance_id), _worker(ec2, instance_id)])
+
+    code, lines = _run(ec2, logs, sleep=lambda _: pytest.fail("must not wait"), follow=False)
+
+    assert code == 0
+    assert all(state in ("pending", "running") for state in _states(ec2, instance_id, *workers))
+    listed = ", ".join(f"{w} (pending)" for w in workers)
+    assert lines[1] == f"Dask cluster: scheduler on {instance_id}, 2 workers: {listed}."
+
+
+def test_run_remote_training_reports_the_workers_after_the_run(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+    worker = _worker(ec2, instance_id)
+    job = _job(ec2, logs, instance_id, f"{remote.RESULT_PREFIX}0")
+
+    def run_ends(seconds: float) -> None:
+        job(seconds)
+        ec2.stop_instances(InstanceIds=[worker])  # the worker's dask exits once the scheduler has gone
+
+    code, lines = _run(ec2, logs, run_ends)
+
+    assert code == 0
+    assert lines[-1] == f"1 worker: {worker} (stopped); each stops itself once the scheduler has gone."
+
+
+def test_run_remote_training_starts_nothing_while_a_worker_is_still_running(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+    worker = _worker(ec2, instance_id, stopped=False)
+
+    with pytest.raises(remote.TrainingAlreadyRunningError, match=f"{worker} is running"):
+        _run(ec2, logs, sleep=lambda _: None)
+
+    assert _states(ec2, instance_id) == ["stopped"]
+
+
+def test_run_remote_training_leaves_other_stacks_workers_alone(aws: tuple[Any, Any]) -> None:
+    ec2, logs = aws
+    instance_id = _instance(ec2)
+    other = _worker(ec2, "i-0123456789abcdef0")
+
+    _, lines = _run(ec2, logs, sleep=lambda _: None, follow=False)
+
+    assert _states(ec2, other) == ["stopped"]
+    assert lines == [f"Started training instance {instance_id} (logs: CloudWatch Logs group {LOG_GROUP})."]
+
+
+def test_fraud_train_remote_prints_the_cluster(
+    aws: tuple[Any, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fraud_cli.main import main
+
+    ec2, _ = aws
+    instance_id = _instance(ec2)
+    workers = sorted([_worker(ec2, instance_id), _worker(ec2, instance_id)])
+
+    code = main(["train", "--remote", "--region", REGION, "--no-follow"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"Started training instance {instance_id}" in out
+    assert (
+        f"Dask cluster: scheduler on {instance_id}, 2 workers: {workers[0]} (pending), {workers[1]} (pending)."
+        in out
+    )

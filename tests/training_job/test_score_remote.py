@@ -19,7 +19,7 @@ from fraud_model.errors import InputError
 from fraud_model.store import LocalStore, S3Store
 from tests.factory import publish_tiny_version
 from tests.lambda_handler import model_factory
-from tests.training_job.test_remote import LOG_GROUP, REGION, _instance, _job
+from tests.training_job.test_remote import LOG_GROUP, REGION, _instance, _job, _states, _worker
 from training_job import remote, score_job
 from training_job.__main__ import main as container_main
 from training_job.score_remote import run_remote_score
@@ -120,6 +120,21 @@ def test_remote_score_removes_the_request_when_the_start_fails(
     with pytest.raises(remote.AwsCallError, match="InsufficientInstanceCapacity"):
         _run(aws, score_job.ScoreRequest(data=[DATA], out=OUT), sleep=lambda _: None)
     assert _pending(s3) is None  # a later `fraud train --remote` must train, not score
+
+
+def test_remote_score_starts_the_workers_with_the_instance(aws: tuple[Any, Any, Any]) -> None:
+    ec2, _, _ = aws
+    instance_id = _stack_instance(ec2)
+    worker = _worker(ec2, instance_id)
+
+    request = score_job.ScoreRequest(data=[DATA], out=OUT)
+    lines: list[str] = []
+    code = run_remote_score(request, region=REGION, ec2_client=ec2, logs_client=aws[1], s3_client=aws[2],
+                            follow=False, out=lines.append)  # fmt: skip
+
+    assert code == 0
+    assert _states(ec2, worker)[0] in ("pending", "running")
+    assert lines[1] == f"Dask cluster: scheduler on {instance_id}, 1 worker: {worker} (pending)."
 
 
 def test_remote_score_refuses_an_instance_without_a_store_tag(aws: tuple[Any, Any, Any]) -> None:
