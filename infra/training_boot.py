@@ -38,8 +38,8 @@ note() {
 run_job() {
   aws ecr get-login-password --region "$AWS_REGION" \
     | docker login --username AWS --password-stdin "${FRAUD_IMAGE%%/*}" || return 90
-  docker pull --quiet "$FRAUD_IMAGE" || return 91
-@SCHEDULER@  # Host networking: the job gets its role credentials from IMDSv2, whose hop limit of 1 stops at a bridge.
+  docker pull --quiet "$FRAUD_IMAGE" || return 91@SCHEDULER@
+  # Host networking: the job gets its role credentials from IMDSv2, whose hop limit of 1 stops at a bridge.
   docker run --rm --network host \
     --log-driver awslogs --log-opt awslogs-region="$AWS_REGION" \
     --log-opt awslogs-group="$FRAUD_LOG_GROUP" --log-opt awslogs-stream="$STREAM" \

@@ -57,7 +57,9 @@ class TrainingCompute(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.store = store
-        self.dask_workers = dask_workers  # > 0: each run starts a Dask scheduler for infra/training_workers.py
+        self.dask_workers = (
+            dask_workers  # > 0: each run starts a Dask scheduler for infra/training_workers.py
+        )
         self.instance_type = ec2.InstanceType(instance_type)
         arm = self.instance_type.architecture == ec2.InstanceArchitecture.ARM_64
         self.image = ecr_assets.DockerImageAsset(
@@ -83,7 +85,8 @@ class TrainingCompute(Construct):
             "SecurityGroup",
             vpc=self.vpc,
             description=(
-                "Training cluster: inbound from itself only (Dask, XGBoost); outbound to ECR, S3, Logs, SSM, dnf"
+                "Training cluster: inbound from itself only (Dask, XGBoost); "
+                "outbound to ECR, S3, Logs, SSM, dnf"
                 if dask_workers
                 else "Training instance: no inbound rules; outbound to ECR, S3, CloudWatch Logs, SSM, dnf"
             ),

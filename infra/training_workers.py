@@ -1,7 +1,7 @@
 """Dask worker instances beside the training instance (context trainingWorkers=N; none by default).
 
-They run the training image in the training VPC, subnet and security group; the group opens the Dask and XGBoost
-ports to itself only. Their own role reads the job's inputs and writes nothing to the store.
+They run the training image in the training VPC, subnet and security group; the group opens the Dask and
+XGBoost ports to itself only. Their own role reads the job's inputs and writes nothing to the store.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class TrainingWorkers(Construct):
         if self.instance_type.architecture != training.instance_type.architecture:
             raise ValueError(
                 f"context trainingWorkerInstanceType {self.instance_type.to_string()} must have the "
-                f"architecture of trainingInstanceType {training.instance_type.to_string()}: both run one image"
+                f"architecture of trainingInstanceType {training.instance_type.to_string()}: both run one "
+                "image"
             )
         _open_cluster_ports(training.security_group)
         self.role = self._role(training)
@@ -92,7 +93,7 @@ class TrainingWorkers(Construct):
             f"Worker{number}",
             vpc=training.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            associate_public_ip_address=True,  # ECR, Logs: through the internet gateway, as the training instance
+            associate_public_ip_address=True,  # ECR and Logs through the internet gateway, as for training
             instance_name=f"fraud-detection-training-worker-{number}",
             instance_type=self.instance_type,
             machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=cpu),

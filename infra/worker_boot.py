@@ -18,8 +18,8 @@ UNIT_ENV_PATH = f"{CONFIG_DIR}/unit.env"
 DISABLED_FLAG_PATH = f"{CONFIG_DIR}/disabled"
 
 _RUN_SCRIPT = r"""#!/bin/bash
-# One run of this worker: log in to ECR, pull the training image, run `dask worker` until the scheduler has gone.
-# Its output goes to the training log group, in streams named after this instance (not followed by the CLI).
+# One run of this worker: log in to ECR, pull the training image, run `dask worker` until the scheduler
+# has gone. Its output goes to the training log group, in this instance's streams (the CLI follows none).
 set -uo pipefail
 imds() {
   local token
@@ -41,7 +41,7 @@ exec docker run --rm --network host \
 """
 
 _UNIT = """[Unit]
-Description=Fraud-detection Dask worker: joins the training instance's scheduler on every boot, then powers off
+Description=Fraud-detection Dask worker: joins the training scheduler on every boot, then powers off
 Wants=network-online.target
 After=network-online.target docker.service
 Requires=docker.service
@@ -66,7 +66,13 @@ def scheduler_address(host: str) -> str:
 
 
 def boot_commands(
-    *, image_uri: str, region: str, scheduler_host: str, timeout_minutes: int, instance_type: str, log_group: str
+    *,
+    image_uri: str,
+    region: str,
+    scheduler_host: str,
+    timeout_minutes: int,
+    instance_type: str,
+    log_group: str,
 ) -> list[str]:
     """Bash commands for cloud-init (first boot only); the arguments may be CDK tokens."""
     unit_env = {
@@ -74,7 +80,8 @@ def boot_commands(
         "FRAUD_LOG_GROUP": log_group,
         "FRAUD_DASK_SCHEDULER": scheduler_address(scheduler_host),
         "AWS_REGION": region,
-        "INSTANCE_TYPE": instance_type,  # read by nothing: a new type replaces the instance (training_boot.py)
+        # Read by nothing: a new type replaces the instance (as in training_boot.py).
+        "INSTANCE_TYPE": instance_type,
     }
     run_script = (
         _RUN_SCRIPT.replace("@DEATH_TIMEOUT@", str(cluster_boot.DEATH_TIMEOUT_SECONDS))
@@ -89,7 +96,8 @@ def boot_commands(
     )
     return [
         "set -euxo pipefail",
-        "trap 'systemctl --no-block poweroff' EXIT",  # a failed first boot must not keep a paid instance running
+        # Power off however provisioning ends: a failed first boot must not keep a paid instance running.
+        "trap 'systemctl --no-block poweroff' EXIT",
         "dnf install -y docker",
         "systemctl enable --now docker",
         f"mkdir -p {CONFIG_DIR}",

@@ -23,7 +23,9 @@ LOG_GROUP_TAG_KEY = "fraud-detection:log-group"  # the instance names the log gr
 STACK_TAG_KEY = "aws:cloudformation:stack-name"  # set by CloudFormation
 STORE_TAG_KEY = "fraud-detection:store"  # the stack's store (s3://bucket): where a score request is left
 WORKER_ROLE_TAG_VALUE = "training-worker"  # ROLE_TAG_KEY of a Dask worker instance (context trainingWorkers)
-TRAINING_INSTANCE_TAG_KEY = "fraud-detection:training-instance"  # on a worker: the instance whose scheduler it joins
+TRAINING_INSTANCE_TAG_KEY = (
+    "fraud-detection:training-instance"  # on a worker: the instance whose scheduler it joins
+)
 
 
 def log_group_name(stack_name: str) -> str:

@@ -24,7 +24,7 @@ _LIVE_STATES = ["pending", "running", "stopping", "stopped"]  # replaced workers
 
 
 def find_stopped_workers(ec2: EC2Client, training_instance_id: str) -> list[str]:
-    """Ids of the workers of `training_instance_id` (none for a single-instance stack), which must be stopped."""
+    """Ids of the workers of `training_instance_id` (none without trainingWorkers); all must be stopped."""
     filters: list[Any] = [
         {"Name": "instance-state-name", "Values": _LIVE_STATES},
         {"Name": f"tag:{ROLE_TAG_KEY}", "Values": [WORKER_ROLE_TAG_VALUE]},
@@ -37,8 +37,9 @@ def find_stopped_workers(ec2: EC2Client, training_instance_id: str) -> list[str]
     busy = [f"{w['InstanceId']} is {w['State']['Name']}" for w in workers if w["State"]["Name"] != "stopped"]
     if busy:
         raise TrainingAlreadyRunningError(
-            f"worker instances of {training_instance_id}: {', '.join(sorted(busy))}; a run is in progress or its "
-            "workers are still stopping (each stops itself once the scheduler has gone); retry once they are stopped"
+            f"worker instances of {training_instance_id}: {', '.join(sorted(busy))}; a run is in progress "
+            "or its workers are still stopping (each stops itself once the scheduler has gone); retry once "
+            "they are stopped"
         )
     return sorted(str(w["InstanceId"]) for w in workers)
 

@@ -17,7 +17,12 @@ IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:abc123"
 FAKE_TOOL = """#!/bin/bash
 echo "$(basename "$0") $*" >> "$CALLS"
 case "$(basename "$0") $1" in
-  "curl -sf") [[ "$*" == *meta-data/instance-id ]] && echo i-0abc || { [[ "$*" == *local-ipv4 ]] && echo 10.0.0.5 || echo token; } ;;
+  "curl -sf")
+    case "$*" in
+      *meta-data/instance-id) echo i-0abc ;;
+      *meta-data/local-ipv4) echo 10.0.0.5 ;;
+      *) echo token ;;
+    esac ;;
   "aws ecr") echo password ;;
   "docker login") cat > /dev/null ;;  # read the password, as docker does (else: SIGPIPE under pipefail)
   "docker run") exit "$JOB_EXIT" ;;

@@ -11,8 +11,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
 from infra import cluster_boot
-from infra.model_bucket import DATA_PREFIX, LISTS_PREFIX, MODELS_PREFIX, POLICIES_PREFIX, SCORE_INPUT_PREFIX
-from infra.model_bucket import ModelBucket
+from infra.model_bucket import (
+    DATA_PREFIX,
+    LISTS_PREFIX,
+    MODELS_PREFIX,
+    POLICIES_PREFIX,
+    SCORE_INPUT_PREFIX,
+    ModelBucket,
+)
 from infra.training_compute import TrainingCompute
 from infra.training_workers import TrainingWorkers
 from tests.infra.cfn import as_list, object_arn, policy_statements, render
@@ -177,12 +183,8 @@ def test_training_without_workers_has_no_worker_no_rule_and_no_scheduler(synth: 
 
     assert not synth.single.find_resources("AWS::EC2::SecurityGroupIngress")
     assert "dask" not in render(training["Properties"]["UserData"]).lower()
-    synth.single.has_resource_properties(
-        "AWS::EC2::SecurityGroup",
-        {
-            "GroupDescription": "Training instance: no inbound rules; outbound to ECR, S3, CloudWatch Logs, SSM, dnf"
-        },
-    )
+    (group,) = synth.single.find_resources("AWS::EC2::SecurityGroup").values()
+    assert group["Properties"]["GroupDescription"].startswith("Training instance: no inbound rules;")
 
 
 def test_training_workers_refuse_another_architecture(cdk_context: dict[str, Any]) -> None:
