@@ -114,3 +114,21 @@ def test_stack_stages_small_image_contexts(synth: Synth) -> None:
     assert {"fraud_model", "pyproject.toml"} <= names
     assert not names & {".venv", "node_modules", "cdk.out", "tests", "infra", ".git", "model_store"}
     assert not [path for path in files if path.suffix in (".so", ".pyc")]
+
+
+def test_stack_by_default_has_one_instance_and_no_inbound_rule(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::EC2::Instance", 1)
+    synth.template.resource_count_is("AWS::EC2::SecurityGroupIngress", 0)
+    assert synth.stack.workers is None
+
+
+def test_stack_with_training_workers_outputs_their_ids(cdk_context: dict[str, Any]) -> None:
+    stack = build(App(context=cdk_context | {"trainingWorkers": "2"}))
+    template = Template.from_stack(stack)
+
+    assert stack.workers is not None
+    workers = [stack.resolve(instance.instance_id) for instance in stack.workers.instances]
+    template.resource_count_is("AWS::EC2::Instance", 3)
+    assert render(template.to_json()["Outputs"]["TrainingWorkerIds"]["Value"]) == ", ".join(
+        render(worker) for worker in workers
+    )
