@@ -57,9 +57,8 @@ class TrainingCompute(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.store = store
-        self.dask_workers = (
-            dask_workers  # > 0: each run starts a Dask scheduler for infra/training_workers.py
-        )
+        # > 0: each run starts a Dask scheduler for the workers of infra/training_workers.py
+        self.dask_workers = dask_workers
         self.instance_type = ec2.InstanceType(instance_type)
         arm = self.instance_type.architecture == ec2.InstanceArchitecture.ARM_64
         self.image = ecr_assets.DockerImageAsset(

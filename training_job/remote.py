@@ -1,4 +1,5 @@
-"""`fraud train --remote`: start the stopped training instance, follow its job's logs until it stops again.
+"""`fraud train --remote`: start the stopped training instance (and its Dask workers), follow its job's logs
+until it stops again.
 
 The infra stack imports the names below: the instance's tags, log group and result line are defined once.
 `fraud score --remote` (training_job.score_remote) starts and follows the same instance with these functions.
@@ -23,9 +24,8 @@ LOG_GROUP_TAG_KEY = "fraud-detection:log-group"  # the instance names the log gr
 STACK_TAG_KEY = "aws:cloudformation:stack-name"  # set by CloudFormation
 STORE_TAG_KEY = "fraud-detection:store"  # the stack's store (s3://bucket): where a score request is left
 WORKER_ROLE_TAG_VALUE = "training-worker"  # ROLE_TAG_KEY of a Dask worker instance (context trainingWorkers)
-TRAINING_INSTANCE_TAG_KEY = (
-    "fraud-detection:training-instance"  # on a worker: the instance whose scheduler it joins
-)
+# On a worker: the training instance whose scheduler it joins.
+TRAINING_INSTANCE_TAG_KEY = "fraud-detection:training-instance"
 
 
 def log_group_name(stack_name: str) -> str:
@@ -135,7 +135,7 @@ def start_and_follow(
     log_group = str(tag(instance, LOG_GROUP_TAG_KEY))
     cursor = _LogCursor(logs, log_group, instance_id) if follow else None
     try:
-        # The Dask workers (context trainingWorkers) start in the same call: all of them, or none.
+        # The Dask workers (context trainingWorkers) start in the same call as the training instance.
         workers = remote_workers.find_stopped_workers(ec2, instance_id)
         ids = [instance_id, *workers]
         reply = aws_call("start_instances", lambda: ec2.start_instances(InstanceIds=ids))
