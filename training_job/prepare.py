@@ -8,6 +8,8 @@ from them exactly as from the full columns. Pass 2 writes the training rows to a
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import numpy as np
 from training_job import augment
 from training_job.config import TrainSettings
 from training_job.dataset import Dataset, generated_batches, valid_batches
+from training_job.errors import TrainingError
 from training_job.load import S3Reader
 from training_job.preprocess import keep_rows, measure_outliers
 from training_job.split import TRAIN, StepCuts, assign_splits, describe
@@ -69,7 +72,8 @@ def load(settings: TrainSettings, scratch: Path, s3: S3Reader | None = None) -> 
             batch_rows=settings.batch_rows,
         )
     path = scratch / "valid.arrow"
-    summary = spill(batches, path)
+    with _local_files(scratch):
+        summary = spill(batches, path)
     return Loaded(path, summary, sources, quarantine)
 
 
@@ -81,21 +85,32 @@ def split(loaded: Loaded, settings: TrainSettings, context: dict[str, Any], scra
     cuts, keep = _plan(loaded.summary, loaded.names, settings, context)
     loaded.summary = None
     copies = settings.evasive_copies
-    train, validation, holdout = partition(
-        loaded.path,
-        cuts,
-        scratch / "train.arrow",
-        batch_rows=settings.batch_rows,
-        keep=keep,
-        copies=(lambda frauds: augment.changed_copies(frauds, copies, seed=settings.seed))
-        if copies
-        else None,
-        copy_weight=settings.evasive_weight,
-        sources=loaded.sources,
-    )
-    loaded.path.unlink()
+    draw = (lambda frauds: augment.changed_copies(frauds, copies, seed=settings.seed)) if copies else None
+    with _local_files(scratch):
+        train, validation, holdout = partition(
+            loaded.path,
+            cuts,
+            scratch / "train.arrow",
+            batch_rows=settings.batch_rows,
+            keep=keep,
+            copies=draw,
+            copy_weight=settings.evasive_weight,
+            sources=loaded.sources,
+        )
+        loaded.path.unlink()
     weights = natural_rate_weights(validation.labels, validation.source, settings.natural_fraud_rate)
     return Splits(train, validation, holdout, weights, loaded.names)
+
+
+@contextmanager
+def _local_files(scratch: Path) -> Iterator[None]:
+    """A full or unwritable temporary directory is one readable line, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise TrainingError(
+            f"cannot write the streamed training rows under {scratch}: {exc} (free space there or set TMPDIR)"
+        ) from exc
 
 
 def _plan(

@@ -12,6 +12,7 @@ from tests.training_job.conftest import small_settings
 from tests.training_job.test_validate import HEADER, ROWS
 from training_job import augment, prepare
 from training_job.dataset import Dataset, load_dataset
+from training_job.errors import TrainingError
 from training_job.preprocess import keep_rows
 from training_job.split import HOLDOUT, TRAIN, VALIDATION, assign_splits
 from training_job.stream import TrainStream
@@ -112,3 +113,10 @@ def test_stream_split_describes_the_same_sizes(
     assert described["train"]["rows"] == len(splits.train) == int((split == TRAIN).sum())
     assert described["holdout"]["frauds"] == int(splits.holdout.labels.sum())
     assert not (tmp_path / "valid.arrow").exists()  # pass 1's spill is gone once split
+
+
+def test_stream_without_room_for_its_local_files_fails_with_one_readable_error(
+    paysim_csv: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(TrainingError, match="cannot write the streamed training rows under .*set TMPDIR"):
+        prepare.load(small_settings(data=[str(paysim_csv)]), tmp_path / "gone")
