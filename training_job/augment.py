@@ -27,17 +27,31 @@ def evasive_copies(train: Dataset, copies: int, *, seed: int, weight: float = 1.
     weighing `weight` in training (the rows' weights are the column WEIGHT)."""
     if copies <= 0:
         return train
-    frauds = train.take(np.flatnonzero((train.labels == 1) & (train.columns["oldbalanceOrg"] > 0)))
-    if not len(frauds):
+    changed = changed_copies(train.take(np.flatnonzero(eligible(train.columns))), copies, seed=seed)
+    if not len(changed):
         return train
+    columns = {name: np.concatenate([train.columns[name], changed.columns[name]]) for name in train.columns}
+    columns[WEIGHT] = np.r_[np.ones(len(train)), np.full(len(changed), weight)]
+    return Dataset(columns, np.concatenate([train.source, changed.source]), train.sources)
+
+
+def eligible(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Training rows that get copies: frauds whose sender had a balance to leave part of."""
+    return np.asarray((columns[LABEL] == 1) & (columns["oldbalanceOrg"] > 0))
+
+
+def changed_copies(frauds: Dataset, copies: int, *, seed: int) -> Dataset:
+    """`copies` changed copies of each row of `frauds` (the eligible training frauds, in training order)."""
     rng = np.random.default_rng(seed)
-    parts = [train]
-    for _ in range(copies):
+    parts = []
+    for _ in range(copies if len(frauds) else 0):
         left = np.exp(rng.uniform(np.log(_LEFT[0]), np.log(_LEFT[1]), len(frauds)))
         money = {name: frauds.columns[name] for name in _MONEY if name in frauds.columns}
         changed = remainder(left)(money)  # the stress test's own change, with a share drawn per fraud
-        parts.append(Dataset({**frauds.columns, **changed}, frauds.source, frauds.sources))
-    columns = {name: np.concatenate([part.columns[name] for part in parts]) for name in train.columns}
-    columns[WEIGHT] = np.r_[np.ones(len(train)), np.full(len(columns[LABEL]) - len(train), weight)]
-    assert (columns[LABEL][len(train) :] == 1).all()
-    return Dataset(columns, np.concatenate([part.source for part in parts]), train.sources)
+        parts.append({**frauds.columns, **changed})
+    columns = (
+        {name: np.concatenate([part[name] for part in parts]) for name in frauds.columns} if parts else {}
+    )
+    assert not parts or (columns[LABEL] == 1).all()
+    source = np.tile(frauds.source, len(parts))
+    return Dataset(columns or {k: v[:0] for k, v in frauds.columns.items()}, source, frauds.sources)

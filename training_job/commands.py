@@ -35,6 +35,7 @@ _TRAIN_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("learning_rate", float, "boosting learning rate"),
     ("max_depth", int, "tree depth (1-8)"),
     ("threads", int, "threads for training, 0 for every core"),
+    ("batch_rows", int, "training rows per streamed batch (memory per batch, not the model)"),
     ("seed", int, "random seed of both libraries"),
     ("threshold_policy", str, "max_recall_at_precision, max_f1 or fixed"),
     ("target_precision", float, "precision the threshold must reach at the natural fraud rate"),

@@ -49,6 +49,7 @@ class TrainSettings(BaseSettings):
     learning_rate: float = Field(default=0.1, gt=0, le=1)
     max_depth: int = Field(default=6, ge=1, le=8)  # shallow trees: fast forest export, less overfitting
     threads: int = Field(default=0, ge=0)  # 0: every core
+    batch_rows: int = Field(default=262_144, ge=1)  # training rows per streamed batch (stream.py, feed.py)
     seed: int = 42
     # Threshold and calibration.
     threshold_policy: ThresholdPolicyName = "max_recall_at_precision"

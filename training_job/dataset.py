@@ -8,7 +8,7 @@ only when asked for (a policy backtest's lists), as Python strings (None when ab
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,41 +60,92 @@ def load_dataset(
 ) -> tuple[Dataset, Quarantine]:
     """Every file behind `uris`, validated; bad rows are in the returned Quarantine, never in the Dataset."""
     quarantine = Quarantine()
-    parts: list[dict[str, list[np.ndarray]]] = []
     fingerprints: list[dict[str, Any]] = []
-    for file in resolve(uris, s3=s3):
-        columns, rows = _load_file(file, quarantine, required, optional, progress=progress, s3=s3)
-        parts.append(columns)
-        frauds = int(sum(piece.sum() for piece in columns.get(LABEL, [])))
-        fingerprints.append(
-            {**file.fingerprint(), "rows": rows, "valid_rows": _len(columns), "frauds": frauds}
-        )
-        log.info("%s: %d rows, %d valid", file.uri, rows, _len(columns))
+    parts: list[dict[str, list[np.ndarray]]] = []
+    batches = valid_batches(
+        uris, quarantine, fingerprints, required=required, optional=optional, progress=progress, s3=s3
+    )
+    for index, columns in batches:
+        parts.extend({} for _ in range(index + 1 - len(parts)))
+        for name, values in columns.items():
+            parts[index].setdefault(name, []).append(values)
+    parts.extend({} for _ in range(len(fingerprints) - len(parts)))  # files without a valid row
     return _assemble(parts, fingerprints, [*required, *optional]), quarantine
+
+
+def valid_batches(
+    uris: Sequence[str],
+    quarantine: Quarantine,
+    fingerprints: list[dict[str, Any]],
+    *,
+    required: Sequence[str] = TRAIN_COLUMNS,
+    optional: Sequence[str] = (),
+    progress: bool = False,
+    s3: S3Reader | None = None,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(file index, typed valid columns) batch by batch; bad rows go to `quarantine`, and each file's
+    fingerprint is appended to `fingerprints` once the file has been read."""
+    for index, file in enumerate(resolve(uris, s3=s3)):
+        rows = valid = frauds = 0
+        for columns, read in _file_batches(file, quarantine, required, optional, progress=progress, s3=s3):
+            rows += read
+            valid += _len1(columns)
+            frauds += int(columns[LABEL].sum()) if LABEL in columns else 0
+            yield index, columns
+        rows += len(file.malformed)
+        fingerprints.append({**file.fingerprint(), "rows": rows, "valid_rows": valid, "frauds": frauds})
+        log.info("%s: %d rows, %d valid", file.uri, rows, valid)
 
 
 def generated_dataset(rows: int, *, fraud_rate: float, seed: int) -> tuple[Dataset, Quarantine]:
     """The seeded demo generator's output, through the same validation as files."""
-    data = generator.generate(rows, fraud_rate=fraud_rate, seed=seed)
-    batch = pa.record_batch(
-        {name: pa.array(values) for name, values in data.items() if name in TRAIN_COLUMNS}
-    )
     quarantine = Quarantine()
+    fingerprints: list[dict[str, Any]] = []
+    batches = generated_batches(rows, fraud_rate=fraud_rate, seed=seed, quarantine=quarantine,
+                                fingerprints=fingerprints, batch_rows=rows)  # fmt: skip
+    parts = [{k: [v] for k, v in columns.items()} for _, columns in batches]
+    return _assemble(parts, fingerprints, TRAIN_COLUMNS), quarantine
+
+
+def generated_batches(
+    rows: int,
+    *,
+    fraud_rate: float,
+    seed: int,
+    quarantine: Quarantine,
+    fingerprints: list[dict[str, Any]],
+    batch_rows: int,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """The demo generator's rows, validated in batches of `batch_rows` (source index 0)."""
+    data = generator.generate(rows, fraud_rate=fraud_rate, seed=seed)
     uri = f"generator://rows={rows}&fraud_rate={fraud_rate}&seed={seed}"
-    checked = check_batch(batch, quarantine, source=uri, first_row=1)
-    fingerprint = {
-        "uri": uri,
-        "bytes": None,
-        "sha256": None,
-        "etag": None,
-        "rows": rows,
-        "valid_rows": rows - checked.bad,
-        "frauds": int(checked.columns[LABEL].sum()),
-    }
-    return _assemble([{k: [v] for k, v in checked.columns.items()}], [fingerprint], TRAIN_COLUMNS), quarantine
+    valid = frauds = 0
+    for start in range(0, rows, batch_rows):
+        batch = pa.record_batch(
+            {
+                name: pa.array(v[start : start + batch_rows])
+                for name, v in data.items()
+                if name in TRAIN_COLUMNS
+            }
+        )
+        checked = check_batch(batch, quarantine, source=uri, first_row=start + 1)
+        valid += _len1(checked.columns)
+        frauds += int(checked.columns[LABEL].sum())
+        yield 0, checked.columns
+    fingerprints.append(
+        {
+            "uri": uri,
+            "bytes": None,
+            "sha256": None,
+            "etag": None,
+            "rows": rows,
+            "valid_rows": valid,
+            "frauds": frauds,
+        }  # fmt: skip
+    )
 
 
-def _load_file(
+def _file_batches(
     file: DataFile,
     quarantine: Quarantine,
     required: Sequence[str],
@@ -102,11 +153,10 @@ def _load_file(
     *,
     progress: bool,
     s3: S3Reader | None,
-) -> tuple[dict[str, list[np.ndarray]], int]:
-    wanted = [*required, *optional]
-    parts: dict[str, list[np.ndarray]] = {}
+) -> Iterator[tuple[dict[str, np.ndarray], int]]:
+    """(valid columns, rows read) of each batch of a file; its malformed lines are quarantined at the end."""
     rows = 0
-    for batch in read_batches(file, wanted, s3=s3, progress=progress):
+    for batch in read_batches(file, [*required, *optional], s3=s3, progress=progress):
         if rows == 0:
             check_header(file.uri, file.header, required)  # fail on the first batch, not after the last
         checked = check_batch(
@@ -118,12 +168,10 @@ def _load_file(
             optional=[n for n in optional if n in file.header],
         )
         rows += checked.rows
-        for name, values in checked.columns.items():
-            parts.setdefault(name, []).append(values)
+        yield checked.columns, checked.rows
     check_header(file.uri, file.header, required)
     for line, found in file.malformed:
         quarantine.add_malformed(file.uri, line, found)
-    return parts, rows + len(file.malformed)
 
 
 def _assemble(
@@ -146,6 +194,10 @@ def _assemble(
             cols.pop(name, None)  # free the batches as soon as they are copied
         columns[name] = np.concatenate(pieces).astype(dtype, copy=False) if pieces else np.empty(0, dtype)
     return Dataset(columns, source, fingerprints)
+
+
+def _len1(columns: Mapping[str, np.ndarray]) -> int:
+    return int(next(iter(columns.values())).size) if columns else 0
 
 
 def _len(columns: Mapping[str, list[np.ndarray]]) -> int:

@@ -1,14 +1,17 @@
-"""The training pipeline: load and validate -> split by time -> preprocess -> train both libraries per feature
-set -> threshold on validation -> evaluate on the holdout through the Scorer -> report -> publish.
+"""The training pipeline: load and validate -> split by time -> preprocess (as a stream: prepare.py) -> train
+both libraries per feature set -> threshold on validation -> evaluate on the holdout through the Scorer ->
+report -> publish.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,18 +21,17 @@ from fraud_model.artifact import LoadedVersion, Metadata, new_version_id
 from fraud_model.features import FEATURE_SETS, FeatureSet
 from fraud_model.forest import sigmoid
 from fraud_model.metrics import pr_auc, roc_auc
-from fraud_model.schema import TIME
 from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
-from training_job import augment, evaluate, report, stress
+from training_job import evaluate, prepare, report, stress
 from training_job.config import TrainSettings
-from training_job.dataset import Dataset, generated_dataset, load_dataset
+from training_job.dataset import Dataset
+from training_job.feed import Streamed
 from training_job.load import S3Reader
-from training_job.preprocess import keep_rows, measure_outliers
+from training_job.prepare import Splits
 from training_job.publish import build_version, candidate_version, git_commit, publish_version
 from training_job.results import Candidate, FeatureSetResult
-from training_job.split import HOLDOUT, TRAIN, VALIDATION, assign_splits, describe
-from training_job.threshold import ThresholdPolicy, choose_threshold, logit_offset, natural_rate_weights
+from training_job.threshold import ThresholdPolicy, choose_threshold, logit_offset
 from training_job.train import BoostParams, Matrix, train, verify
 
 log = logging.getLogger(__name__)
@@ -50,40 +52,34 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class _Splits:
-    train: Dataset
-    validation: Dataset
-    holdout: Dataset
-    validation_weights: np.ndarray
-    names: list[str]
-
-
 def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | None = None) -> Outcome:
     """Train, evaluate, report and publish one model version; raises FraudError subclasses on bad input."""
+    with tempfile.TemporaryDirectory(prefix="fraud-train-") as scratch:  # the streamed rows' local files
+        return _run(settings, store or open_store(settings.model_store), s3, Path(scratch))
+
+
+def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Path) -> Outcome:
     timings: dict[str, float] = {}
-    store = store or open_store(settings.model_store)
     version = new_version_id()
     report_prefix = f"{constants.REPORTS_PREFIX}/{version}"
     with _timed(timings, "load"):
-        dataset, quarantine = _load(settings, s3)
+        loaded = prepare.load(settings, scratch, s3)
+        quarantine = loaded.quarantine
         if quarantine.bad:  # written even when the job then fails: the operator needs to see the rows
             store.write(f"{report_prefix}/quarantine.csv.gz", quarantine.to_csv_gz())
         quarantine.check(settings.max_bad_share, where=f"{store.uri}/{report_prefix}/quarantine.csv.gz")
     context: dict[str, Any] = {
         "version": version,
-        "data": dataset.sources,
+        "data": loaded.sources,
         "quarantine": quarantine.summary(),
     }
-    splits = _split(dataset, settings, context)
-    del dataset  # the splits hold copies; this frees the full columns before training
-    splits.train = augment.evasive_copies(
-        splits.train, settings.evasive_copies, seed=settings.seed, weight=settings.evasive_weight
-    )
+    with _timed(timings, "split"):
+        splits = prepare.split(loaded, settings, context, scratch)
     # Class counts by weight: the evasive copies count as much as they weigh.
-    weights = splits.train.columns.get(augment.WEIGHT, np.ones(len(splits.train)))
-    positives = float(weights[splits.train.labels == 1].sum())
-    negatives = float(weights[splits.train.labels == 0].sum())
+    labels = splits.train.labels
+    weights = splits.train.weights if splits.train.weights is not None else np.ones(labels.size)
+    positives = float(weights[labels == 1].sum())
+    negatives = float(weights[labels == 0].sum())
     spw = settings.scale_pos_weight(positives, negatives)
     offset = logit_offset(settings.natural_fraud_rate, positives, negatives, spw)
     params, policy = _boost_params(settings, spw), _threshold_policy(settings)
@@ -152,38 +148,9 @@ def _policy_record(policy: ThresholdPolicy) -> dict[str, Any]:
     }
 
 
-def _load(settings: TrainSettings, s3: S3Reader | None) -> tuple[Dataset, Any]:
-    if settings.data:
-        return load_dataset(settings.data, progress=settings.progress, s3=s3)
-    log.info("no data given: generating %d rows (seed %d)", settings.generate_rows, settings.generate_seed)
-    return generated_dataset(
-        settings.generate_rows, fraud_rate=settings.generate_fraud_rate, seed=settings.generate_seed
-    )
-
-
-def _split(dataset: Dataset, settings: TrainSettings, context: dict[str, Any]) -> _Splits:
-    """Each source split by its own steps; the outlier measurement and split sizes go into `context`."""
-    names = [source["uri"] for source in dataset.sources]
-    steps, amount, labels = dataset.columns[TIME], dataset.columns["amount"], dataset.labels
-    split, cuts = assign_splits(steps, dataset.source, settings.train_share, settings.validation_share, names)
-    context["splits"] = describe(split, dataset.source, labels, steps, names, cuts)
-    context["outliers"] = {
-        "policy": settings.outlier_policy,
-        "measured": measure_outliers(amount, labels, dataset.source, names),
-    }
-    train_rows = split == TRAIN
-    keep = keep_rows(settings.outlier_policy, amount[train_rows])  # fences from training rows only
-    if not keep.all():
-        log.warning("outlier policy %s drops %d training rows", settings.outlier_policy, int((~keep).sum()))
-        train_rows[np.flatnonzero(train_rows)[~keep]] = False
-    validation = dataset.take(split == VALIDATION)
-    weights = natural_rate_weights(validation.labels, validation.source, settings.natural_fraud_rate)
-    return _Splits(dataset.take(train_rows), validation, dataset.take(split == HOLDOUT), weights, names)
-
-
 def _feature_set(
     feature_set: FeatureSet,
-    splits: _Splits,
+    splits: Splits,
     params: BoostParams,
     offset: float,
     policy: ThresholdPolicy,
@@ -191,11 +158,7 @@ def _feature_set(
 ) -> FeatureSetResult:
     """Both libraries on one feature set; the champion is the better natural-rate PR AUC on validation."""
     features = list(feature_set.features)
-    train_set = Matrix(
-        feature_set.compute(splits.train.columns),
-        splits.train.labels,
-        splits.train.columns.get(augment.WEIGHT),
-    )
+    train_set = Streamed(splits.train, feature_set)  # features computed batch by batch, never all at once
     if settings.monotone:
         params = replace(params, monotone=feature_set.monotone())
     # Early stopping measures the training objective itself (positives weighted like in training);

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -28,13 +28,34 @@ _METRICS = {"logloss": ("logloss", "binary_logloss"), "pr_auc": ("aucpr", "avera
 _VERIFY_CHUNK = 20_000  # Forest.margin holds rows x trees node indexes: keep chunks small
 
 
+class TrainData(Protocol):
+    """A training split as both libraries take it: labels and weights in memory, features built by the
+    library's own constructor (from one array here, or from a stream of batches: feed.Streamed)."""
+
+    @property
+    def y(self) -> np.ndarray: ...
+
+    @property
+    def weight(self) -> np.ndarray | None: ...
+
+    def xgboost_matrix(self, nthread: int) -> xgb.QuantileDMatrix: ...
+
+    def lightgbm_data(self) -> Any: ...
+
+
 @dataclass(frozen=True)
 class Matrix:
-    """Features (float32), labels and optional row weights of one split."""
+    """Features (float32), labels and optional row weights of one split, in memory."""
 
     x: np.ndarray
     y: np.ndarray
     weight: np.ndarray | None = None
+
+    def xgboost_matrix(self, nthread: int) -> xgb.QuantileDMatrix:
+        return xgb.QuantileDMatrix(self.x, label=self.y, weight=self.weight, nthread=nthread)
+
+    def lightgbm_data(self) -> Any:
+        return self.x
 
 
 @dataclass(frozen=True)
@@ -77,7 +98,7 @@ class Trained:
 def train(
     library: str,
     features: list[str],
-    train_set: Matrix,
+    train_set: TrainData,
     valid_set: Matrix,
     params: BoostParams,
     *,
@@ -121,11 +142,9 @@ def verify(trained: Trained, x: np.ndarray) -> float:
 
 
 def _train_xgboost(
-    features: list[str], train_set: Matrix, valid_set: Matrix, params: BoostParams, bar: tqdm
+    features: list[str], train_set: TrainData, valid_set: Matrix, params: BoostParams, bar: tqdm
 ) -> Trained:
-    dtrain = xgb.QuantileDMatrix(
-        train_set.x, label=train_set.y, weight=train_set.weight, nthread=params.nthread
-    )
+    dtrain = train_set.xgboost_matrix(params.nthread)
     dvalid = xgb.QuantileDMatrix(
         valid_set.x, label=valid_set.y, weight=valid_set.weight, ref=dtrain, nthread=params.nthread
     )
@@ -172,7 +191,7 @@ def _train_xgboost(
 
 
 def _train_lightgbm(
-    features: list[str], train_set: Matrix, valid_set: Matrix, params: BoostParams, bar: tqdm
+    features: list[str], train_set: TrainData, valid_set: Matrix, params: BoostParams, bar: tqdm
 ) -> Trained:
     booster_params = {
         "objective": "binary",
@@ -196,14 +215,17 @@ def _train_lightgbm(
     if any(params.monotone):
         booster_params["monotone_constraints"] = list(params.monotone)
         booster_params["monotone_constraints_method"] = "advanced"
+    dataset_params = {"verbosity": -1, "data_random_seed": lightgbm_data_seed(params.seed)}
     dtrain = lgb.Dataset(
-        train_set.x,
+        train_set.lightgbm_data(),
         label=train_set.y,
         weight=train_set.weight,
         feature_name=features,
-        params={"verbosity": -1},
+        params=dataset_params,
     )
-    dvalid = lgb.Dataset(valid_set.x, label=valid_set.y, weight=valid_set.weight, reference=dtrain)
+    dvalid = lgb.Dataset(
+        valid_set.x, label=valid_set.y, weight=valid_set.weight, reference=dtrain, params=dataset_params
+    )
     rounds = [0]
 
     def count(env: Any) -> None:
@@ -241,6 +263,14 @@ def _train_lightgbm(
         booster,
         params.nthread,
     )
+
+
+def lightgbm_data_seed(seed: int) -> int:
+    """The `data_random_seed` LightGBM derives from `seed` (Config::Set: the first Random(seed).NextShort).
+    Given explicitly because a Dataset built from a Sequence samples its bin boundaries with the Dataset's own
+    parameters, which leave `seed` out: without it the streamed bins would differ from an array's."""
+    x = (214_013 * seed + 2_531_011) & 0xFFFFFFFF
+    return ((x >> 16) & 0x7FFF) % 32_767
 
 
 class _XgbProgress(xgb.callback.TrainingCallback):

@@ -57,6 +57,11 @@ def test_train_reports_an_invalid_option_in_one_line(
     assert code == 2 and "error: invalid configuration: target_precision" in capsys.readouterr().err
 
 
+def test_train_refuses_an_empty_batch_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _train("--store", str(tmp_path), "--batch-rows", "0")
+    assert code == 2 and "error: invalid configuration: batch_rows" in capsys.readouterr().err
+
+
 def test_train_remote_hands_over_to_run_remote_training(monkeypatch: pytest.MonkeyPatch) -> None:
     received: dict[str, Any] = {}
 
