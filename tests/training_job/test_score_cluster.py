@@ -35,7 +35,8 @@ BAD_ROWS = (
 def cluster() -> Iterator[str]:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as local:
+    # ":0": a free port for its HTTP server (None still binds 8787, which another cluster may hold)
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as local:
         yield local.scheduler_address
 
 
