@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +43,10 @@ class TrainData(Protocol):
 
     def lightgbm_data(self) -> Any: ...
 
+    def feature_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """Features, labels and weights batch by batch (what a Dask cluster receives: train_cluster.py)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Matrix:
@@ -56,6 +61,9 @@ class Matrix:
 
     def lightgbm_data(self) -> Any:
         return self.x
+
+    def feature_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        yield self.x, self.y, self.weight
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,12 @@ def train(
     *,
     label: str = "",
     progress: bool = False,
+    cluster: Any = None,
 ) -> Trained:
-    """Train one library's booster; TrainingError when a split has no fraud to learn or stop on."""
+    """Train one library's booster (XGBoost on the Dask cluster whose `distributed.Client` is `cluster`, if
+    given); TrainingError when a split has no fraud to learn or stop on."""
+    if cluster is not None and library != "xgboost":
+        raise ValueError(f"only xgboost trains on a Dask cluster, not {library!r}")
     for name, matrix in (("train", train_set), ("validation", valid_set)):
         if not np.any(matrix.y) or np.all(matrix.y):
             raise TrainingError(
@@ -118,7 +130,12 @@ def train(
         disable=not progress,
         mininterval=1.0,
     ) as bar:
-        if library == "xgboost":
+        if library == "xgboost" and cluster is not None:
+            from training_job.train_cluster import train_xgboost
+
+            trained = train_xgboost(cluster, features, train_set, valid_set, params)
+            bar.update(trained.rounds)
+        elif library == "xgboost":
             trained = _train_xgboost(features, train_set, valid_set, params, bar)
         elif library == "lightgbm":
             trained = _train_lightgbm(features, train_set, valid_set, params, bar)
@@ -148,7 +165,22 @@ def _train_xgboost(
     dvalid = xgb.QuantileDMatrix(
         valid_set.x, label=valid_set.y, weight=valid_set.weight, ref=dtrain, nthread=params.nthread
     )
-    booster_params = {
+    booster_params = xgboost_params(params)
+    booster = xgb.train(
+        booster_params,
+        dtrain,
+        num_boost_round=params.max_rounds,
+        evals=[(dvalid, "validation")],
+        early_stopping_rounds=params.early_stopping_rounds,
+        verbose_eval=False,
+        callbacks=[_XgbProgress(bar)],
+    )
+    return xgboost_trained(booster, features, booster_params, params.nthread)
+
+
+def xgboost_params(params: BoostParams) -> dict[str, Any]:
+    """The booster parameters of an XGBoost run (in-process, or on a Dask cluster: train_cluster.py)."""
+    booster_params: dict[str, Any] = {
         "objective": "binary:logistic",
         "tree_method": "hist",
         "eval_metric": _METRICS[params.stopping_metric][0],
@@ -161,15 +193,13 @@ def _train_xgboost(
     }
     if any(params.monotone):
         booster_params["monotone_constraints"] = "(" + ",".join(map(str, params.monotone)) + ")"
-    booster = xgb.train(
-        booster_params,
-        dtrain,
-        num_boost_round=params.max_rounds,
-        evals=[(dvalid, "validation")],
-        early_stopping_rounds=params.early_stopping_rounds,
-        verbose_eval=False,
-        callbacks=[_XgbProgress(bar)],
-    )
+    return booster_params
+
+
+def xgboost_trained(
+    booster: xgb.Booster, features: list[str], booster_params: dict[str, Any], nthread: int
+) -> Trained:
+    """A trained XGBoost booster cut to its best iteration, with its native bytes and forest export."""
     rounds = booster.num_boosted_rounds()
     best = booster.best_iteration if hasattr(booster, "best_iteration") else rounds - 1
     booster = booster[: best + 1]  # the export and the native file hold exactly the best iteration's trees
@@ -186,7 +216,7 @@ def _train_xgboost(
         importance,
         booster_params,
         booster,
-        params.nthread,
+        nthread,
     )
 
 
