@@ -39,7 +39,10 @@ def train_xgboost(
     except FraudError:
         raise
     except Exception as exc:
-        raise ClusterError(f"the Dask cluster failed the training: {type(exc).__name__}: {exc}") from exc
+        first = str(exc).strip().splitlines()[:1]  # one line on stderr: the rest is in the chained traceback
+        raise ClusterError(
+            f"the Dask cluster failed the training: {type(exc).__name__}: {''.join(first)}"
+        ) from exc
     log.info("trained on the Dask cluster's %d workers", len(workers))
     return xgboost_trained(output["booster"], features, booster_params, params.nthread)
 

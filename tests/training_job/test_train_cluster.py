@@ -1,6 +1,6 @@
-"""`fraud train --cluster`: XGBoost trained by `xgboost.dask` on a 2-worker LocalCluster publishes a version that
-serves, close to the in-process model; one worker gives the in-process booster; an unreachable scheduler is one
-readable line."""
+"""`fraud train --cluster`: XGBoost trained by `xgboost.dask` on a 2-worker LocalCluster publishes a version
+that serves, close to the in-process model; one worker gives the in-process booster; an unreachable scheduler
+is one readable line."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def cluster() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def published(cluster: str, paysim_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
-    """`fraud train --cluster` on the session's generated file (40,000 rows; 1,000-row batches: 28 partitions)."""
+    """`fraud train --cluster` on the session's generated file (40,000 rows; 1,000-row batches: 28 chunks)."""
     store = LocalStore(tmp_path_factory.mktemp("store"))
     code = main(["train", "--data", str(paysim_csv), "--store", store.uri, "--cluster", cluster,
                  "--batch-rows", "1000", *FAST])  # fmt: skip
@@ -55,11 +55,12 @@ def test_train_cluster_publishes_a_version_the_scorer_serves(published: LocalSto
 def test_train_cluster_is_close_to_the_in_process_model(
     published: LocalStore, paysim_csv: Path, tmp_path: Path
 ) -> None:
-    """Same features and rows; two workers sketch their own bins, so the trees may differ (docs/training.md)."""
+    """Same features and rows; two workers sketch their own bins, so trees may differ (docs/training.md)."""
     theirs = artifact.load_version(published, artifact.read_pointer(published)).metadata
     ours = pipeline.run(
-        small_settings(data=[str(paysim_csv)], model_store=str(tmp_path), libraries=["xgboost"],
-                       batch_rows=1000)  # fmt: skip
+        small_settings(
+            data=[str(paysim_csv)], model_store=str(tmp_path), libraries=["xgboost"], batch_rows=1000
+        )  # fmt: skip
     ).metadata
     for name, model in ours.models.items():
         other = theirs.models[name]
