@@ -111,3 +111,9 @@ def test_train_cluster_from_the_environment_refuses_lightgbm_alone(
 
 def _holdout(model: artifact.FeatureSetModel) -> float:
     return float(model.metrics["xgboost"]["holdout"]["pr_auc"])
+
+
+def test_train_cluster_is_refused_with_remote(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--remote", "--cluster", "tcp://127.0.0.1:8786"])
+    assert code == 2
+    assert capsys.readouterr().err.strip().endswith("drop --cluster")
