@@ -26,7 +26,7 @@ RECORD_NAME_KEY_SECRET_ENV = (
 )
 S3_ENDPOINT_URL_ENV = "FRAUD_S3_ENDPOINT_URL"  # every deployable: custom S3 endpoint (moto server, MinIO)
 DATA_ENV = "FRAUD_DATA"  # training: input URIs, separated by commas or whitespace
-DASK_CLUSTER_ENV = "FRAUD_DASK_CLUSTER"  # `fraud score`: a Dask scheduler address (unset: in-process)
+DASK_CLUSTER_ENV = "FRAUD_DASK_CLUSTER"  # `fraud score`/`train`: a Dask scheduler (unset: in-process)
 SCORE_JOB_ENV = "FRAUD_SCORE_JOB"  # training container: where a `fraud score --remote` request may wait
 
 # --- model store layout (relative to the store root) -----------------------------------------------

@@ -57,6 +57,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         f"(env {constants.DATA_ENV}, separated by commas); absent: generated demo data",
     )
     parser.add_argument("--store", metavar="URI", help=f"model store (env {constants.MODEL_STORE_ENV})")
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="train xgboost (alone) on the Dask cluster whose scheduler is at ADDRESS "
+        f"(env {constants.DASK_CLUSTER_ENV}; default: in-process)",
+    )
     defaults = TrainSettings.model_fields
     for name, kind, text in _TRAIN_OPTIONS:
         parser.add_argument(
@@ -98,6 +104,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
             overrides[name] = getattr(args, name)
     if getattr(args, "store", None):
         overrides["model_store"] = args.store
+    if getattr(args, "cluster", None):
+        overrides["dask_cluster"] = args.cluster
     if "data" in overrides:
         overrides["data"] = [uri for value in overrides["data"] for uri in value.replace(",", " ").split()]
     return TrainSettings(**overrides)
@@ -107,6 +115,8 @@ def run_train(args: argparse.Namespace) -> int:
     """`fraud train`: train, report and publish here, or (--remote) on the training instance."""
     _configure_logging()
     if getattr(args, "remote", False):
+        if getattr(args, "cluster", None):
+            return _fail("--remote trains on the stack's instance and its workers: drop --cluster", 2)
         return _guarded(lambda: _remote(args))
     return _guarded(lambda: _train(args))
 

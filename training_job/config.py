@@ -51,6 +51,9 @@ class TrainSettings(BaseSettings):
     threads: int = Field(default=0, ge=0)  # 0: every core
     batch_rows: int = Field(default=262_144, ge=1)  # training rows per streamed batch (stream.py, feed.py)
     seed: int = 42
+    # FRAUD_DASK_CLUSTER (the name `fraud score` reads): a Dask scheduler address to train XGBoost on; unset:
+    # in-process. LightGBM does not train there (docs/training.md, "On a Dask cluster").
+    dask_cluster: str | None = None
     # Threshold and calibration.
     threshold_policy: ThresholdPolicyName = "max_recall_at_precision"
     target_precision: float = Field(default=0.95, gt=0, le=1)
@@ -98,7 +101,15 @@ class TrainSettings(BaseSettings):
             raise ValueError("train_share + validation_share must leave a holdout (sum below 1)")
         if self.threshold_policy == "fixed" and self.fixed_threshold is None:
             raise ValueError("threshold policy 'fixed' needs fixed_threshold (FRAUD_FIXED_THRESHOLD)")
+        if self.dask_cluster and "xgboost" not in self.libraries:
+            raise ValueError(
+                "a Dask cluster trains xgboost only: add xgboost to the libraries or drop the cluster"
+            )
         return self
+
+    def trained_libraries(self) -> list[str]:
+        """The libraries this run trains: on a Dask cluster XGBoost alone (lightgbm.dask is not used)."""
+        return ["xgboost"] if self.dask_cluster else list(self.libraries)
 
     def scale_pos_weight(self, positives: float, negatives: float) -> float:
         """The positive-class weight for a training split with these counts."""

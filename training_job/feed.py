@@ -5,7 +5,7 @@ shared contract. Only the libraries' quantised matrices are ever whole; the raw 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,12 @@ class Streamed:
 
     def lightgbm_data(self) -> Any:
         return _Rows(self)
+
+    def feature_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        weight = self.weight
+        for index in range(self.stream.batches):
+            rows = self.stream.rows(index)
+            yield self.features(index), self.y[rows], None if weight is None else weight[rows]
 
 
 class _Batches(xgb.DataIter):

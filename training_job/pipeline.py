@@ -23,7 +23,7 @@ from fraud_model.forest import sigmoid
 from fraud_model.metrics import pr_auc, roc_auc
 from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
-from training_job import evaluate, prepare, report, stress
+from training_job import cluster, evaluate, prepare, report, stress
 from training_job.config import TrainSettings
 from training_job.dataset import Dataset
 from training_job.feed import Streamed
@@ -54,11 +54,27 @@ class Outcome:
 
 def run(settings: TrainSettings, *, store: Store | None = None, s3: S3Reader | None = None) -> Outcome:
     """Train, evaluate, report and publish one model version; raises FraudError subclasses on bad input."""
-    with tempfile.TemporaryDirectory(prefix="fraud-train-") as scratch:  # the streamed rows' local files
-        return _run(settings, store or open_store(settings.model_store), s3, Path(scratch))
+    with (
+        _engine(settings) as client,  # first: an unreachable cluster fails before the data is read
+        tempfile.TemporaryDirectory(prefix="fraud-train-") as scratch,  # the streamed rows' local files
+    ):
+        return _run(settings, store or open_store(settings.model_store), s3, Path(scratch), client)
 
 
-def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Path) -> Outcome:
+@contextmanager
+def _engine(settings: TrainSettings) -> Iterator[Any]:
+    """The Dask cluster's client when one is set (FRAUD_DASK_CLUSTER, --cluster), else None: in-process."""
+    if not settings.dask_cluster:
+        yield None
+        return
+    if "lightgbm" in settings.libraries:
+        log.warning("on a Dask cluster only xgboost trains: lightgbm is skipped (docs/training.md)")
+    with cluster.connect(settings.dask_cluster) as client:
+        log.info("training xgboost on the Dask cluster at %s", settings.dask_cluster)
+        yield client
+
+
+def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Path, client: Any) -> Outcome:
     timings: dict[str, float] = {}
     version = new_version_id()
     report_prefix = f"{constants.REPORTS_PREFIX}/{version}"
@@ -86,7 +102,7 @@ def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Pa
     results = []
     for feature_set in FEATURE_SETS_TRAINED:
         with _timed(timings, f"train_{feature_set.name}"):
-            results.append(_feature_set(feature_set, splits, params, offset, policy, settings))
+            results.append(_feature_set(feature_set, splits, params, offset, policy, settings, client))
     context["params"] = {
         **settings.model_dump(exclude={"data", "model_store", "git_commit"}),
         "scale_pos_weight": spw,
@@ -155,8 +171,9 @@ def _feature_set(
     offset: float,
     policy: ThresholdPolicy,
     settings: TrainSettings,
+    client: Any = None,
 ) -> FeatureSetResult:
-    """Both libraries on one feature set; the champion is the better natural-rate PR AUC on validation."""
+    """Each library on one feature set; the champion is the better natural-rate PR AUC on validation."""
     features = list(feature_set.features)
     train_set = Streamed(splits.train, feature_set)  # features computed batch by batch, never all at once
     if settings.monotone:
@@ -167,7 +184,7 @@ def _feature_set(
     stopping_weights = np.where(labels == 1, params.scale_pos_weight, 1.0)
     valid_set = Matrix(feature_set.compute(splits.validation.columns), labels, stopping_weights)
     candidates: dict[str, Candidate] = {}
-    for library in settings.libraries:
+    for library in settings.trained_libraries():
         trained = train(
             library,
             features,
@@ -176,6 +193,7 @@ def _feature_set(
             params,
             label=feature_set.name,
             progress=settings.progress,
+            cluster=client,
         )
         candidates[library] = _judge(trained, valid_set, splits.validation_weights, offset, policy)
     del train_set

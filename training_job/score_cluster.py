@@ -18,20 +18,13 @@ from tqdm import tqdm
 
 from fraud_model.errors import FraudError
 from fraud_model.store import open_store
+from training_job.cluster import ClusterError, connect
 from training_job.load import DataFile, S3Reader, resolve
 from training_job.score import PartWriter, ScoreSpec, Summary, finish, load_once, prepare, score_file
 from training_job.validate import Quarantine
 
 if TYPE_CHECKING:
     import pandas as pd
-
-CONNECT_TIMEOUT_SECONDS = 10.0  # how long to try reaching the scheduler before giving up
-
-
-class ClusterError(FraudError):
-    """The Dask cluster could not be reached, or lost the work (a worker died, the scheduler went away)."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ def score_on_cluster(
         _absolute(out_uri), store_uri=store_uri, model_version=model_version, overwrite=overwrite, **options
     )
     files = resolve([_absolute(uri) for uri in uris], s3=s3)
-    with _connect(address) as client:
+    with connect(address) as client:
         results = _run(client, [Partition(i, file, spec) for i, file in enumerate(files)], progress)
     summary = Summary(out_uri, spec.run, spec.model_version, spec.policy_version, engine=f"dask {address}")
     quarantine = Quarantine()
@@ -126,30 +119,6 @@ def _run(client: Any, partitions: list[Partition], progress: bool) -> list[dict[
     finally:
         client.cancel(futures)
     return [results[index] for index in sorted(results)]
-
-
-def _connect(address: str) -> Any:
-    from distributed import Client
-
-    try:
-        _reachable(address)
-        return Client(address, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ClusterError(f"cannot reach the Dask cluster at {address}: {exc}") from exc
-
-
-def _reachable(address: str) -> None:
-    """A plain TCP connect first: a Client that fails to connect lingers (its finaliser waits to close)."""
-    import socket
-
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import get_backend
-
-    scheme, location = parse_address(address)
-    get_backend(scheme)  # an unknown scheme: ValueError naming the known ones
-    if scheme in ("tcp", "tls"):
-        with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_SECONDS):
-            pass
 
 
 def _absolute(uri: str) -> str:

@@ -1,4 +1,4 @@
-"""Train XGBoost (`xgb.train`, hist) and LightGBM (`lgb.train`) with early stopping on validation.
+"""Train XGBoost (`xgb.train`, hist) and LightGBM (train_lightgbm.py) with early stopping on validation.
 
 Each trained model is cut to its best iteration, saved in its native format (UBJSON / LightGBM text, never
 pickle) and exported to a fraud_model.forest.Forest that is calibrated and verified against the booster.
@@ -9,22 +9,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 from tqdm import tqdm
 
-from fraud_model.forest import Forest, from_lightgbm_dump, from_xgboost_json
+from fraud_model.forest import Forest, from_xgboost_json
 from fraud_model.scorer import native_margin
 from training_job.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
 _CALIBRATION_ROWS = 4096
-_METRICS = {"logloss": ("logloss", "binary_logloss"), "pr_auc": ("aucpr", "average_precision")}  # xgb, lgb
+METRICS = {"logloss": ("logloss", "binary_logloss"), "pr_auc": ("aucpr", "average_precision")}  # xgb, lgb
 _VERIFY_CHUNK = 20_000  # Forest.margin holds rows x trees node indexes: keep chunks small
 
 
@@ -42,6 +42,10 @@ class TrainData(Protocol):
 
     def lightgbm_data(self) -> Any: ...
 
+    def feature_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """Features, labels and weights batch by batch (what a Dask cluster receives: train_cluster.py)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Matrix:
@@ -56,6 +60,9 @@ class Matrix:
 
     def lightgbm_data(self) -> Any:
         return self.x
+
+    def feature_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        yield self.x, self.y, self.weight
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,12 @@ def train(
     *,
     label: str = "",
     progress: bool = False,
+    cluster: Any = None,
 ) -> Trained:
-    """Train one library's booster; TrainingError when a split has no fraud to learn or stop on."""
+    """Train one library's booster (XGBoost on the Dask cluster whose `distributed.Client` is `cluster`, if
+    given); TrainingError when a split has no fraud to learn or stop on."""
+    if cluster is not None and library != "xgboost":
+        raise ValueError(f"only xgboost trains on a Dask cluster, not {library!r}")
     for name, matrix in (("train", train_set), ("validation", valid_set)):
         if not np.any(matrix.y) or np.all(matrix.y):
             raise TrainingError(
@@ -118,10 +129,17 @@ def train(
         disable=not progress,
         mininterval=1.0,
     ) as bar:
-        if library == "xgboost":
+        if library == "xgboost" and cluster is not None:
+            from training_job.train_cluster import train_xgboost
+
+            trained = train_xgboost(cluster, features, train_set, valid_set, params)
+            bar.update(trained.rounds)
+        elif library == "xgboost":
             trained = _train_xgboost(features, train_set, valid_set, params, bar)
         elif library == "lightgbm":
-            trained = _train_lightgbm(features, train_set, valid_set, params, bar)
+            from training_job.train_lightgbm import train_lightgbm
+
+            trained = train_lightgbm(features, train_set, valid_set, params, bar)
         else:
             raise ValueError(f"unknown library {library!r}")
         bar.total = bar.n  # early stopping ends the bar short of max_rounds: show it as done
@@ -148,19 +166,7 @@ def _train_xgboost(
     dvalid = xgb.QuantileDMatrix(
         valid_set.x, label=valid_set.y, weight=valid_set.weight, ref=dtrain, nthread=params.nthread
     )
-    booster_params = {
-        "objective": "binary:logistic",
-        "tree_method": "hist",
-        "eval_metric": _METRICS[params.stopping_metric][0],
-        "eta": params.learning_rate,
-        "max_depth": params.max_depth,
-        "scale_pos_weight": params.scale_pos_weight,
-        "nthread": params.nthread,
-        "seed": params.seed,
-        "verbosity": 0,
-    }
-    if any(params.monotone):
-        booster_params["monotone_constraints"] = "(" + ",".join(map(str, params.monotone)) + ")"
+    booster_params = xgboost_params(params)
     booster = xgb.train(
         booster_params,
         dtrain,
@@ -170,6 +176,31 @@ def _train_xgboost(
         verbose_eval=False,
         callbacks=[_XgbProgress(bar)],
     )
+    return xgboost_trained(booster, features, booster_params, params.nthread)
+
+
+def xgboost_params(params: BoostParams) -> dict[str, Any]:
+    """The booster parameters of an XGBoost run (in-process, or on a Dask cluster: train_cluster.py)."""
+    booster_params: dict[str, Any] = {
+        "objective": "binary:logistic",
+        "tree_method": "hist",
+        "eval_metric": METRICS[params.stopping_metric][0],
+        "eta": params.learning_rate,
+        "max_depth": params.max_depth,
+        "scale_pos_weight": params.scale_pos_weight,
+        "nthread": params.nthread,
+        "seed": params.seed,
+        "verbosity": 0,
+    }
+    if any(params.monotone):
+        booster_params["monotone_constraints"] = "(" + ",".join(map(str, params.monotone)) + ")"
+    return booster_params
+
+
+def xgboost_trained(
+    booster: xgb.Booster, features: list[str], booster_params: dict[str, Any], nthread: int
+) -> Trained:
+    """A trained XGBoost booster cut to its best iteration, with its native bytes and forest export."""
     rounds = booster.num_boosted_rounds()
     best = booster.best_iteration if hasattr(booster, "best_iteration") else rounds - 1
     booster = booster[: best + 1]  # the export and the native file hold exactly the best iteration's trees
@@ -186,91 +217,8 @@ def _train_xgboost(
         importance,
         booster_params,
         booster,
-        params.nthread,
+        nthread,
     )
-
-
-def _train_lightgbm(
-    features: list[str], train_set: TrainData, valid_set: Matrix, params: BoostParams, bar: tqdm
-) -> Trained:
-    booster_params = {
-        "objective": "binary",
-        "metric": _METRICS[params.stopping_metric][1],
-        "learning_rate": params.learning_rate,
-        "max_depth": params.max_depth,
-        "num_leaves": min(31, 2**params.max_depth),
-        "scale_pos_weight": params.scale_pos_weight,
-        "zero_as_missing": False,
-        # XGBoost's defaults (min_child_weight 1, lambda 1, start at margin 0): LightGBM's own (1e-3, 0, the
-        # unweighted mean) give huge leaves from a few rare-class rows and a validation loss that oscillates.
-        "min_sum_hessian_in_leaf": 1.0,
-        "lambda_l2": 1.0,
-        "boost_from_average": False,
-        "num_threads": params.nthread,
-        "seed": params.seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "verbosity": -1,
-    }
-    if any(params.monotone):
-        booster_params["monotone_constraints"] = list(params.monotone)
-        booster_params["monotone_constraints_method"] = "advanced"
-    dataset_params = {"verbosity": -1, "data_random_seed": lightgbm_data_seed(params.seed)}
-    dtrain = lgb.Dataset(
-        train_set.lightgbm_data(),
-        label=train_set.y,
-        weight=train_set.weight,
-        feature_name=features,
-        params=dataset_params,
-    )
-    dvalid = lgb.Dataset(
-        valid_set.x, label=valid_set.y, weight=valid_set.weight, reference=dtrain, params=dataset_params
-    )
-    rounds = [0]
-
-    def count(env: Any) -> None:
-        rounds[0] = env.iteration + 1
-        bar.update(1)
-
-    booster = lgb.train(
-        booster_params,
-        dtrain,
-        num_boost_round=params.max_rounds,
-        valid_sets=[dvalid],
-        valid_names=["validation"],
-        callbacks=[
-            lgb.early_stopping(params.early_stopping_rounds, verbose=False),
-            count,
-        ],
-    )
-    best = booster.best_iteration or rounds[0]
-    text = booster.model_to_string(num_iteration=best)
-    booster = lgb.Booster(model_str=text)  # reload: the native text and the export hold the same trees
-    if booster.current_iteration() != best:
-        raise TrainingError(f"LightGBM kept {booster.current_iteration()} trees, expected {best}")
-    forest = from_lightgbm_dump(booster.dump_model())
-    gain = booster.feature_importance(importance_type="gain")
-    importance = {name: float(g) for name, g in zip(features, gain, strict=True)}
-    return Trained(
-        "lightgbm",
-        features,
-        text.encode(),
-        forest,
-        best,
-        rounds[0],
-        importance,
-        booster_params,
-        booster,
-        params.nthread,
-    )
-
-
-def lightgbm_data_seed(seed: int) -> int:
-    """The `data_random_seed` LightGBM derives from `seed` (Config::Set: the first Random(seed).NextShort).
-    Given explicitly because a Dataset built from a Sequence samples its bin boundaries with the Dataset's own
-    parameters, which leave `seed` out: without it the streamed bins would differ from an array's."""
-    x = (214_013 * seed + 2_531_011) & 0xFFFFFFFF
-    return ((x >> 16) & 0x7FFF) % 32_767
 
 
 class _XgbProgress(xgb.callback.TrainingCallback):
