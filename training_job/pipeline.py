@@ -104,7 +104,7 @@ def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Pa
         with _timed(timings, f"train_{feature_set.name}"):
             results.append(_feature_set(feature_set, splits, params, offset, policy, settings, client))
     context["params"] = {
-        **settings.model_dump(exclude={"data", "model_store", "git_commit"}),
+        **settings.model_dump(exclude={"data", "model_store", "git_commit", "dask_cluster"}),
         "scale_pos_weight": spw,
         "logit_offset": offset,
         "train_positives": int(positives) if positives.is_integer() else positives,
