@@ -94,7 +94,7 @@ class TrainingCompute(Construct):
         if interface_endpoints:
             self._interface_endpoints()
         self.role = self._role(store)
-        self.instance = self._instance(store, arm, timeout_minutes, volume_gib)
+        self.instance = self._instance(store, timeout_minutes, volume_gib)
         self.instance_id = self.instance.instance_id
 
     def _network(self, log_retention: logs.RetentionDays) -> ec2.Vpc:
@@ -166,7 +166,7 @@ class TrainingCompute(Construct):
         )
         return role
 
-    def _instance(self, store: ModelBucket, arm: bool, timeout_minutes: int, volume_gib: int) -> ec2.Instance:
+    def _instance(self, store: ModelBucket, timeout_minutes: int, volume_gib: int) -> ec2.Instance:
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(
             *boot_commands(
@@ -181,34 +181,10 @@ class TrainingCompute(Construct):
                 dask_workers=self.dask_workers,
             )
         )
-        cpu = ec2.AmazonLinuxCpuType.ARM_64 if arm else ec2.AmazonLinuxCpuType.X86_64
-        instance = ec2.Instance(
-            self,
-            "Instance",
-            vpc=self.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            associate_public_ip_address=True,
-            instance_name="fraud-detection-training",
-            instance_type=self.instance_type,
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=cpu),
-            role=self.role,
-            security_group=self.security_group,
-            user_data=user_data,
-            # The unit is written once per instance: a new image (or timeout) must mean a new instance.
-            user_data_causes_replacement=True,
-            require_imdsv2=True,
-            detailed_monitoring=True,
-            instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.STOP,
-            block_devices=[
-                ec2.BlockDevice(
-                    device_name="/dev/xvda",
-                    volume=ec2.BlockDeviceVolume.ebs(
-                        volume_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
-                    ),
-                )
-            ],
-            propagate_tags_to_volume_on_creation=True,
-        )
+        instance = job_instance(
+            self, "Instance", vpc=self.vpc, name="fraud-detection-training", instance_type=self.instance_type,
+            role=self.role, security_group=self.security_group, user_data=user_data, volume_gib=volume_gib,
+        )  # fmt: skip
         Tags.of(instance).add(remote.ROLE_TAG_KEY, remote.ROLE_TAG_VALUE)
         Tags.of(instance).add(remote.LOG_GROUP_TAG_KEY, self.log_group_name)
         Tags.of(instance).add(remote.STORE_TAG_KEY, store.store_uri)  # where `fraud score --remote` writes
@@ -222,3 +198,49 @@ class TrainingCompute(Construct):
             },
         )
         return instance
+
+
+def job_instance(
+    scope: Construct,
+    id_: str,
+    *,
+    vpc: ec2.IVpc,
+    name: str,
+    instance_type: ec2.InstanceType,
+    role: iam.IRole,
+    security_group: ec2.ISecurityGroup,
+    user_data: ec2.UserData,
+    volume_gib: int,
+) -> ec2.Instance:
+    """An instance that runs the training image (the training instance, a Dask worker): Amazon Linux 2023 for
+    its CPU, a public subnet and IP (ECR and Logs through the internet gateway; no inbound rule is added
+    here), IMDSv2 only, an encrypted gp3 root volume, stopped (not terminated) when it powers itself off."""
+    arm = instance_type.architecture == ec2.InstanceArchitecture.ARM_64
+    cpu = ec2.AmazonLinuxCpuType.ARM_64 if arm else ec2.AmazonLinuxCpuType.X86_64
+    return ec2.Instance(
+        scope,
+        id_,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+        associate_public_ip_address=True,
+        instance_name=name,
+        instance_type=instance_type,
+        machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=cpu),
+        role=role,
+        security_group=security_group,
+        user_data=user_data,
+        # The unit is written once per instance: a new image (or timeout) must mean a new instance.
+        user_data_causes_replacement=True,
+        require_imdsv2=True,
+        detailed_monitoring=True,
+        instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.STOP,
+        block_devices=[
+            ec2.BlockDevice(
+                device_name="/dev/xvda",
+                volume=ec2.BlockDeviceVolume.ebs(
+                    volume_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
+                ),
+            )
+        ],
+        propagate_tags_to_volume_on_creation=True,
+    )

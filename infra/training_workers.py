@@ -13,7 +13,7 @@ from constructs import Construct
 
 from infra import cluster_boot, nag, worker_boot
 from infra.model_bucket import DATA_PREFIX, LISTS_PREFIX, MODELS_PREFIX, POLICIES_PREFIX, SCORE_INPUT_PREFIX
-from infra.training_compute import TrainingCompute
+from infra.training_compute import TrainingCompute, job_instance
 from training_job import remote
 
 # What a task sent to a worker reads: training and scoring files, and what a scoring task loads.
@@ -86,34 +86,11 @@ class TrainingWorkers(Construct):
     def _instance(
         self, training: TrainingCompute, user_data: ec2.UserData, volume_gib: int, number: int
     ) -> ec2.Instance:
-        arm = self.instance_type.architecture == ec2.InstanceArchitecture.ARM_64
-        cpu = ec2.AmazonLinuxCpuType.ARM_64 if arm else ec2.AmazonLinuxCpuType.X86_64
-        instance = ec2.Instance(
-            self,
-            f"Worker{number}",
-            vpc=training.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            associate_public_ip_address=True,  # ECR and Logs through the internet gateway, as for training
-            instance_name=f"fraud-detection-training-worker-{number}",
-            instance_type=self.instance_type,
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=cpu),
-            role=self.role,
-            security_group=training.security_group,
-            user_data=user_data,
-            user_data_causes_replacement=True,
-            require_imdsv2=True,
-            detailed_monitoring=True,
-            instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.STOP,
-            block_devices=[
-                ec2.BlockDevice(
-                    device_name="/dev/xvda",
-                    volume=ec2.BlockDeviceVolume.ebs(
-                        volume_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
-                    ),
-                )
-            ],
-            propagate_tags_to_volume_on_creation=True,
-        )
+        instance = job_instance(
+            self, f"Worker{number}", vpc=training.vpc, name=f"fraud-detection-training-worker-{number}",
+            instance_type=self.instance_type, role=self.role, security_group=training.security_group,
+            user_data=user_data, volume_gib=volume_gib,
+        )  # fmt: skip
         # `fraud train --remote` starts the workers of the training instance it starts.
         Tags.of(instance).add(remote.ROLE_TAG_KEY, remote.WORKER_ROLE_TAG_VALUE)
         Tags.of(instance).add(remote.TRAINING_INSTANCE_TAG_KEY, training.instance_id)
