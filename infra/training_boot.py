@@ -55,7 +55,7 @@ exit "$rc"
 """
 
 _UNIT = """[Unit]
-Description=Fraud-detection training job: runs on every boot, then powers the instance off
+Description=@DESCRIPTION@
 Wants=network-online.target
 After=network-online.target docker.service
 Requires=docker.service
@@ -73,6 +73,47 @@ TimeoutStartSec=@TIMEOUT@min
 [Install]
 WantedBy=multi-user.target
 """
+
+
+def provisioning(
+    *,
+    description: str,
+    unit_name: str,
+    config_dir: str,
+    unit_env: tuple[str, dict[str, str]],
+    run_script: tuple[str, str],
+    timeout_minutes: int,
+    disabled_flag: str,
+    other_files: dict[str, str] | None = None,
+) -> list[str]:
+    """First-boot commands of an instance that runs the training image on each later boot: docker, a config
+    directory (`unit_env` and `other_files` written there), the run script, and a oneshot unit (enabled, not
+    started) that runs it and powers the instance off whatever happens."""
+    unit_env_path, variables = unit_env
+    script_path, script = run_script
+    unit = (
+        _UNIT.replace("@DESCRIPTION@", description)
+        .replace("@UNIT_ENV@", unit_env_path)
+        .replace("@RUN_SCRIPT@", script_path)
+        .replace("@TIMEOUT@", str(timeout_minutes))
+        .replace("@DISABLED@", disabled_flag)
+    )
+    return [
+        "set -euxo pipefail",
+        # Power off however provisioning ends: a failed first boot must not keep a paid instance running.
+        "trap 'systemctl --no-block poweroff' EXIT",
+        "dnf install -y docker",
+        "systemctl enable --now docker",
+        f"mkdir -p {config_dir}",
+        write_file(unit_env_path, env_file(variables)),
+        *(write_file(path, content) for path, content in (other_files or {}).items()),
+        write_file(script_path, script),
+        f"chmod 0755 {script_path}",
+        write_file(f"/etc/systemd/system/{unit_name}", unit),
+        "systemctl daemon-reload",
+        # Enabled, not started: the unit runs from the next boot on, i.e. on each `fraud train --remote`.
+        f"systemctl enable {unit_name}",
+    ]
 
 
 def boot_commands(
@@ -107,32 +148,20 @@ def boot_commands(
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
     }
-    unit = (
-        _UNIT.replace("@UNIT_ENV@", UNIT_ENV_PATH)
-        .replace("@RUN_SCRIPT@", RUN_SCRIPT_PATH)
-        .replace("@TIMEOUT@", str(timeout_minutes))
-        .replace("@DISABLED@", DISABLED_FLAG_PATH)
-    )
     run_script = _RUN_SCRIPT.replace("@RESULT_PREFIX@", remote.RESULT_PREFIX).replace(
         "@JOB_ENV@", JOB_ENV_PATH
     )
     run_script = cluster_boot.with_scheduler(run_script, enabled=dask_workers > 0)
-    return [
-        "set -euxo pipefail",
-        # Power off however provisioning ends: a failed first boot must not keep a paid instance running.
-        "trap 'systemctl --no-block poweroff' EXIT",
-        "dnf install -y docker",
-        "systemctl enable --now docker",
-        f"mkdir -p {CONFIG_DIR}",
-        write_file(UNIT_ENV_PATH, env_file(unit_env)),
-        write_file(JOB_ENV_PATH, env_file(job_env)),
-        write_file(RUN_SCRIPT_PATH, run_script),
-        f"chmod 0755 {RUN_SCRIPT_PATH}",
-        write_file(f"/etc/systemd/system/{UNIT_NAME}", unit),
-        "systemctl daemon-reload",
-        # Enabled, not started: the unit runs from the next boot on, i.e. on each `fraud train --remote`.
-        f"systemctl enable {UNIT_NAME}",
-    ]
+    return provisioning(
+        description="Fraud-detection training job: runs on every boot, then powers the instance off",
+        unit_name=UNIT_NAME,
+        config_dir=CONFIG_DIR,
+        unit_env=(UNIT_ENV_PATH, unit_env),
+        run_script=(RUN_SCRIPT_PATH, run_script),
+        timeout_minutes=timeout_minutes,
+        disabled_flag=DISABLED_FLAG_PATH,
+        other_files={JOB_ENV_PATH: env_file(job_env)},
+    )
 
 
 def env_file(variables: dict[str, str]) -> str:

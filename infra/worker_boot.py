@@ -9,7 +9,7 @@ instance off, and the instance stops (its shutdown behaviour).
 from __future__ import annotations
 
 from infra import cluster_boot
-from infra.training_boot import env_file, write_file
+from infra.training_boot import provisioning
 
 UNIT_NAME = "fraud-dask-worker.service"
 RUN_SCRIPT_PATH = "/usr/local/bin/fraud-dask-worker-run"
@@ -38,25 +38,6 @@ exec docker run --rm --network host \
   --entrypoint python "$FRAUD_IMAGE" -m distributed.cli.dask_worker "$FRAUD_DASK_SCHEDULER" \
   --death-timeout @DEATH_TIMEOUT@ --worker-port @WORKER_PORT@ --nanny-port @NANNY_PORT@ --nworkers 1 \
   --no-dashboard
-"""
-
-_UNIT = """[Unit]
-Description=Fraud-detection Dask worker: joins the training scheduler on every boot, then powers off
-Wants=network-online.target
-After=network-online.target docker.service
-Requires=docker.service
-ConditionPathExists=!@DISABLED@
-
-[Service]
-Type=oneshot
-EnvironmentFile=@UNIT_ENV@
-ExecStart=@RUN_SCRIPT@
-# Stop the instance whatever happened: the scheduler gone, a failed pull, or the time limit below.
-ExecStopPost=/usr/bin/systemctl --no-block poweroff
-TimeoutStartSec=@TIMEOUT@min
-
-[Install]
-WantedBy=multi-user.target
 """
 
 
@@ -88,23 +69,13 @@ def boot_commands(
         .replace("@WORKER_PORT@", str(cluster_boot.WORKER_PORT))
         .replace("@NANNY_PORT@", str(cluster_boot.NANNY_PORT))
     )
-    unit = (
-        _UNIT.replace("@UNIT_ENV@", UNIT_ENV_PATH)
-        .replace("@RUN_SCRIPT@", RUN_SCRIPT_PATH)
-        .replace("@TIMEOUT@", str(timeout_minutes))
-        .replace("@DISABLED@", DISABLED_FLAG_PATH)
+    return provisioning(
+        description="Fraud-detection Dask worker: joins the training scheduler on every boot, then powers "
+        "off",
+        unit_name=UNIT_NAME,
+        config_dir=CONFIG_DIR,
+        unit_env=(UNIT_ENV_PATH, unit_env),
+        run_script=(RUN_SCRIPT_PATH, run_script),
+        timeout_minutes=timeout_minutes,
+        disabled_flag=DISABLED_FLAG_PATH,
     )
-    return [
-        "set -euxo pipefail",
-        # Power off however provisioning ends: a failed first boot must not keep a paid instance running.
-        "trap 'systemctl --no-block poweroff' EXIT",
-        "dnf install -y docker",
-        "systemctl enable --now docker",
-        f"mkdir -p {CONFIG_DIR}",
-        write_file(UNIT_ENV_PATH, env_file(unit_env)),
-        write_file(RUN_SCRIPT_PATH, run_script),
-        f"chmod 0755 {RUN_SCRIPT_PATH}",
-        write_file(f"/etc/systemd/system/{UNIT_NAME}", unit),
-        "systemctl daemon-reload",
-        f"systemctl enable {UNIT_NAME}",  # runs from the next boot on: each run's start
-    ]
