@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from train_scaling import measured
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "fraud-train-memory"
@@ -59,15 +59,7 @@ def run_train(path: Path, rounds: int, root: Path, extra: list[str]) -> dict[str
         command = [sys.executable, "-c", _FRAUD, "train", "--data", str(path), "--store", store]
         command += ["--no-progress", "--no-plots", "--max-rounds", str(rounds)]
         command += ["--early-stopping-rounds", str(rounds + 1), *extra]
-        with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would block the child
-            started = time.perf_counter()
-            process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, text=True)
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - started
-            if os.waitstatus_to_exitcode(status) != 0:
-                log.seek(0)
-                raise SystemExit(f"fraud train failed on {path}:\n{log.read()}")
-    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}
+        return measured(command, root, path)
 
 
 def main() -> int:

@@ -57,9 +57,15 @@ def run_train(path: Path, store: Path, extra: list[str], *, numpy_walk: bool = F
         "--no-progress",
         *extra,
     ]
+    return measured(command, ROOT, path)
+
+
+def measured(command: list[str], cwd: Path, path: Path) -> dict[str, float]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one `fraud train` process (`path`: what it trains on,
+    named when it fails)."""
     with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would block the child
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
