@@ -14,7 +14,6 @@ registers and callers do the work themselves before they return (`recording.LogR
 
 from __future__ import annotations
 
-import gc
 import json
 import queue
 import threading
@@ -93,10 +92,8 @@ class AfterResponse:
 
 
 def run(work: Callable[[], None]) -> None:
-    """One invocation's work, then a collection of the youngest generation: the objects the work made would
-    otherwise trigger that collection during the next request."""
+    """One invocation's work; its failure is logged, never raised (Lambda waits for this thread)."""
     try:
         work()
     except Exception:  # never leave Lambda waiting for this thread
         observability.logger.exception("after-response work failed")
-    gc.collect(0)
