@@ -7,7 +7,7 @@ Lambda without the extension); `log-after` (Lambda's: the lines formatted and wr
 extension once the answer is posted). stdout is unbuffered, as the runtime client makes it on Lambda. For
 `log-after` the p50 is the handler's (what the caller waits for)
 and rows/s counts the work after each answer too (Lambda waits for it before the next invocation: it is
-billed). Goals: `/predict` p50 at most 1.10 x `off`; `/predict/batch` of 1,000 at least 0.90 x its rows/s.
+billed); it is also given as the caller sees it (that work run between calls, untimed). Goals: `/predict` p50 at most 1.10 x `off`; `/predict/batch` of 1,000 at least 0.90 x its rows/s.
 
     .venv/bin/python benchmarks/serve_records.py
 """
@@ -74,6 +74,10 @@ def main() -> int:
                                     "log-after": call("log-after", single, answer_only=True)},
                                    between=after.work.clear)  # fmt: skip
     batch_rate = _rows_per_second({mode: call(mode, batch) for mode in recorders}, recorders)
+    # what the caller of /predict/batch waits for: the work after each answer run between calls, untimed
+    caller = common.interleaved_p50({"off": call("off", batch, answer_only=True),
+                                     "log-after": call("log-after", batch, answer_only=True)},
+                                    rounds=8, calls=20, between=after.run)  # fmt: skip
     recording._after = None  # noqa: SLF001
     print(f"{'records':<10}{'/predict p50':>14}{'ratio':>8}{'batch rows/s':>16}{'ratio':>8}", file=out)
     single_ratio = {mode: single_p50[mode] / single_p50["off"] for mode in modes}
@@ -85,6 +89,10 @@ def main() -> int:
     print(f"log-after, the handler's own share (the work after the answer not run): /predict p50 "
           f"{alone['log-after'] * 1e6:.1f} µs against {alone['off'] * 1e6:.1f} µs: {alone_ratio:.3f}",
           file=out)  # fmt: skip
+    caller_ratio = caller["off"] / caller["log-after"]
+    print(f"log-after, as the caller sees it (the work after the answer run between calls, untimed): "
+          f"/predict/batch rows/s {ROWS / caller['log-after']:,.0f} against {ROWS / caller['off']:,.0f}: "
+          f"{caller_ratio:.3f}", file=out)  # fmt: skip
     met = all(single_ratio[m] <= SINGLE_GOAL and batch_ratio[m] >= BATCH_GOAL for m in ("store", "log-after"))
     verdict = "MET" if met else "NOT MET"
     print(f"goals: /predict ratio ≤ {SINGLE_GOAL}, batch rows/s ratio ≥ {BATCH_GOAL}: {verdict}", file=out)
