@@ -5,9 +5,10 @@ ways, in one run: `off`; `store` (`fraud serve`'s: Parquet parts written by a ba
 counted, because every round ends with a flush); `log` (JSON lines written before the handler returns:
 Lambda without the extension); `log-after` (Lambda's: the lines formatted and written by the after-response
 extension once the answer is posted). stdout is unbuffered, as the runtime client makes it on Lambda. For
-`log-after` the p50 is the handler's (what the caller waits for)
-and rows/s counts the work after each answer too (Lambda waits for it before the next invocation: it is
-billed); it is also given as the caller sees it (that work run between calls, untimed). Goals: `/predict` p50 at most 1.10 x `off`; `/predict/batch` of 1,000 at least 0.90 x its rows/s.
+`log-after` the p50 is the handler's (what the caller waits for) and rows/s counts the work after each answer
+too (Lambda waits for it before the next invocation: it is billed); batch rows/s is also given as the caller
+sees it (that work run between calls, untimed). Goals: `/predict` p50 at most 1.10 x `off`; `/predict/batch`
+of 1,000 at least 0.90 x its rows/s.
 
     .venv/bin/python benchmarks/serve_records.py
 """

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # stdout: Lambda's), `off`; unset: `log` on Lambda, else `store`.
     records: Literal["store", "log", "off"] | None = None
     records_flush_seconds: float = Field(default=2.0, gt=0)
+    # `store` records: the most rows kept in memory while the store refuses them (~1.4 KB a row, measured);
+    # beyond, the oldest are given up, counted and logged
+    records_max_waiting_rows: int = Field(default=100_000, ge=1_000)
     # `log` records on Lambda: written after the answer by an internal extension (false: before answering)
     records_after_response: bool = True
     # Account names in records: keyed hashes (BLAKE2b-128 keyed with this secret; without a key they are left

@@ -58,9 +58,17 @@ class StoreRecorder:
     active = True
 
     def __init__(
-        self, store: Store, names: records.Names, *, interval: float, max_rows: int = 100_000
+        self,
+        store: Store,
+        names: records.Names,
+        *,
+        interval: float,
+        max_rows: int = 100_000,
+        max_waiting_rows: int = 100_000,
     ) -> None:
         self.store, self.names, self.interval, self.max_rows = store, names, interval, max_rows
+        self.max_waiting_rows = max_waiting_rows
+        self.dropped = 0  # rows given up after a long store outage (logged, counted)
         self._pending: list[Build] = []
         self._rows = 0
         self._lock = threading.Lock()
@@ -107,6 +115,23 @@ class StoreRecorder:
                 with self._lock:
                     self._pending[:0] = [functools.partial(_same, chunk) for chunk in group]
                     self._rows += sum(map(len, group))
+                    self._bound(group)
+
+    def _bound(self, failed: list[records.Chunk]) -> None:
+        """While the store stays down, records wait in memory up to `max_waiting_rows`; beyond, the oldest
+        of those that failed are given up, counted and logged (memory must not grow for hours)."""
+        given_up = 0
+        while failed and self._rows > self.max_waiting_rows:
+            chunk = failed.pop(0)
+            self._pending.pop(0)  # the failed chunks were put back first, oldest first
+            self._rows -= len(chunk)
+            given_up += len(chunk)
+        if given_up:
+            self.dropped += given_up
+            observability.logger.error(
+                "decision records given up: the store has refused them for too long",
+                extra={"rows": given_up, "dropped_total": self.dropped, "waiting": self._rows},
+            )
 
     def _write(self, prefix: str, chunks: list[records.Chunk]) -> None:
         import io
@@ -198,7 +223,8 @@ def build(settings: Settings, *, store_factory: Callable[[str], Store] = open_st
             mode = "log"
     if mode == "log":
         return LogRecorder(names)
-    return StoreRecorder(store_factory(settings.model_store), names, interval=settings.records_flush_seconds)
+    return StoreRecorder(store_factory(settings.model_store), names, interval=settings.records_flush_seconds,
+                         max_waiting_rows=settings.records_max_waiting_rows)  # fmt: skip
 
 
 def _mode(settings: Settings) -> str:

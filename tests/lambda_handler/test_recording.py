@@ -131,6 +131,32 @@ def test_records_survive_a_store_outage_until_the_next_flush(store: LocalStore, 
     assert [r["record_id"] for r in records.read(store).to_pylist()] == ["req-outage:0"]
 
 
+def test_records_given_up_oldest_first_and_counted_when_the_store_stays_down(
+    store: LocalStore, context: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = recording.get_recorder()
+    assert isinstance(recorder, recording.StoreRecorder)
+    real_write = store.write
+    failing = {"on": True}
+
+    def write(key: str, data: bytes) -> None:
+        if failing["on"]:
+            raise OSError("bucket unreachable")
+        real_write(key, data)
+
+    recorder.store = LocalStore(store.root)
+    recorder.store.write = write  # type: ignore[method-assign]
+    recorder.max_waiting_rows = 2
+    for request in ("req-1", "req-2", "req-3"):
+        handler(_event("/predict", FULL, request), context)
+        recorder.flush()
+    assert recorder.dropped == 1
+    assert "given up" in caplog.text
+    failing["on"] = False
+    recorder.flush()
+    assert [r["record_id"] for r in _recorded(store)] == ["req-2:0", "req-3:0"]
+
+
 def test_records_delivered_from_the_log_read_back_like_local_ones(
     store: LocalStore, context: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
