@@ -60,7 +60,7 @@ def main() -> int:
 
     def call(mode: str, event: dict[str, Any], *, answer_only: bool = False) -> Callable[[], None]:
         def run() -> None:
-            recording._recorder = recorders[mode]  # noqa: SLF001 - the benchmark switches recorders itself
+            recording._recorder.replace(recorders[mode])  # noqa: SLF001 - the benchmark switches recorders
             recording._after = after if mode == "log-after" else None  # noqa: SLF001
             handler(event, context)
             if not answer_only:

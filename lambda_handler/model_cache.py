@@ -17,6 +17,7 @@ from fraud_model.store import Store, open_store
 from lambda_handler import observability
 from lambda_handler.config import Settings, get_settings
 from lambda_handler.errors import ModelUnavailableError
+from lambda_handler.process_wide import ProcessWide
 
 
 class ModelCache:
@@ -94,23 +95,15 @@ def _client_reason(error: Exception) -> str:
     return "the current model version failed verification"
 
 
-_cache: ModelCache | None = None
-_cache_lock = threading.Lock()
+_cache = ProcessWide(lambda: ModelCache(get_settings()))
 
 
 def get_model_cache() -> ModelCache:
     """The process-wide cache, built from the settings on first use."""
-    global _cache
-    if _cache is None:
-        with _cache_lock:
-            if _cache is None:
-                _cache = ModelCache(get_settings())
-    return _cache
+    return _cache.get()
 
 
 def reset() -> None:
     """Forget the cached model and settings (tests, and `lambda_handler.local.serve` with a new store)."""
-    global _cache
-    with _cache_lock:
-        _cache = None
+    _cache.reset()
     get_settings.cache_clear()

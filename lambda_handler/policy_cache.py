@@ -18,6 +18,7 @@ from fraud_model.policy import DEFAULT_POLICY, Policy, compile_policy
 from fraud_model.store import Store, open_store
 from lambda_handler import observability
 from lambda_handler.config import Settings, get_settings
+from lambda_handler.process_wide import ProcessWide
 
 
 @dataclass(frozen=True)
@@ -75,20 +76,12 @@ class PolicyCache:
             observability.policy_load_failed(version, exc, serving=current.version, unexpected=True)
 
 
-_cache: PolicyCache | None = None
-_cache_lock = threading.Lock()
+_cache = ProcessWide(lambda: PolicyCache(get_settings()))
 
 
 def get_policy_cache() -> PolicyCache:
-    global _cache
-    if _cache is None:
-        with _cache_lock:
-            if _cache is None:
-                _cache = PolicyCache(get_settings())
-    return _cache
+    return _cache.get()
 
 
 def reset() -> None:
-    global _cache
-    with _cache_lock:
-        _cache = None
+    _cache.reset()

@@ -27,6 +27,7 @@ from fraud_model.store import Store, open_store
 from lambda_handler import observability
 from lambda_handler.after_response import AfterResponse
 from lambda_handler.config import Settings, get_settings
+from lambda_handler.process_wide import ProcessWide
 
 _LOG_ROWS = 400  # rows a log line: CloudWatch Logs cuts an event at 256 KB (~350 bytes a row)
 # A request's records, built when they are written (off the request path): it must only read values that
@@ -257,9 +258,10 @@ def _secret(settings: Settings) -> str | None:
 _MIN_KEY_CHARS = 16
 
 
-_recorder: Recorder | None = None
+_recorder: ProcessWide[Recorder] = ProcessWide(
+    lambda: build(get_settings()), close=lambda r: r.close() if isinstance(r, StoreRecorder) else None
+)
 _after: AfterResponse | None = None
-_lock = threading.Lock()
 
 
 def start_on_lambda() -> None:
@@ -280,19 +282,15 @@ def start_on_lambda() -> None:
 
 
 def get_recorder() -> Recorder:
-    global _recorder
-    if _recorder is None:
-        with _lock:
-            if _recorder is None:
-                _recorder = build(get_settings())
-    return _recorder
+    return _recorder.get()
 
 
 def end_invocation() -> None:
     """The Lambda handler's last step: a log recorder's lines are written, after the answer where the
     extension runs (it is handed exactly one piece of work an invocation), else now. A store recorder has
     its own thread."""
-    work = _recorder.take() if isinstance(_recorder, LogRecorder) else _nothing
+    recorder = _recorder.peek()
+    work = recorder.take() if isinstance(recorder, LogRecorder) else _nothing
     if _after is not None:
         _after.submit(work)
     else:
@@ -301,8 +299,4 @@ def end_invocation() -> None:
 
 def reset() -> None:
     """Flush and forget the recorder (tests; `fraud serve` before it reads the settings again)."""
-    global _recorder
-    with _lock:
-        if isinstance(_recorder, StoreRecorder):
-            _recorder.close()
-        _recorder = None
+    _recorder.reset()

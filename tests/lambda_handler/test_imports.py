@@ -10,7 +10,7 @@ _CHECK = """
 import json, sys
 import lambda_handler.handler
 from lambda_handler import model_cache
-print(json.dumps({"modules": sorted(sys.modules), "cache": model_cache._cache is not None}))
+print(json.dumps({"modules": sorted(sys.modules), "cache": model_cache._cache.peek() is not None}))
 """
 
 
