@@ -57,20 +57,25 @@ def remainder(share: float | np.ndarray) -> Callable[[Columns], Columns]:
 
 def split(parts: int) -> Callable[[Columns], Columns]:
     def spread(frauds: Columns) -> Columns:
-        pieces = []
-        for index in range(parts):
-            piece = with_amount(frauds, frauds["amount"] / parts)
-            moved = frauds["amount"] * index / parts  # what the earlier pieces took
-            piece["oldbalanceOrg"] = np.maximum(frauds["oldbalanceOrg"] - moved, 0.0)
-            piece["newbalanceOrig"] = np.maximum(piece["oldbalanceOrg"] - piece["amount"], 0.0)
-            if "oldbalanceDest" in frauds and "newbalanceDest" in frauds:
-                gained = (frauds["newbalanceDest"] - frauds["oldbalanceDest"]) / parts
-                piece["oldbalanceDest"] = frauds["oldbalanceDest"] + gained * index
-                piece["newbalanceDest"] = piece["oldbalanceDest"] + gained
-            pieces.append(piece)
+        size = frauds["amount"].size
+        pieces = [piece(frauds, np.full(size, parts), np.full(size, index)) for index in range(parts)]
         return {name: np.concatenate([p[name] for p in pieces]) for name in frauds}
 
     return spread
+
+
+def piece(frauds: Columns, parts: np.ndarray, index: np.ndarray) -> Columns:
+    """Transfer number `index` (from 0) of `parts` that move each fraud's money in equal pieces: the sender's
+    balance already lowered by the earlier pieces, the destination's raised by them."""
+    out = with_amount(frauds, frauds["amount"] / parts)
+    moved = frauds["amount"] * index / parts  # what the earlier pieces took
+    out["oldbalanceOrg"] = np.maximum(frauds["oldbalanceOrg"] - moved, 0.0)
+    out["newbalanceOrig"] = np.maximum(out["oldbalanceOrg"] - out["amount"], 0.0)
+    if "oldbalanceDest" in frauds and "newbalanceDest" in frauds:
+        gained = (frauds["newbalanceDest"] - frauds["oldbalanceDest"]) / parts
+        out["oldbalanceDest"] = frauds["oldbalanceDest"] + gained * index
+        out["newbalanceDest"] = out["oldbalanceDest"] + gained
+    return out
 
 
 def round_down(frauds: Columns) -> Columns:

@@ -14,16 +14,22 @@ from training_job.augment import evasive_copies
 from training_job.dataset import generated_dataset
 
 
-def test_augment_adds_changed_frauds_that_leave_part_of_the_balance() -> None:
+def test_augment_adds_frauds_that_leave_part_of_the_balance_and_pieces_of_split_ones() -> None:
     train, _ = generated_dataset(5_000, fraud_rate=0.05, seed=1)
     augmented = evasive_copies(train, 2, seed=7)
-    frauds = int(((train.labels == 1) & (train.columns["oldbalanceOrg"] > 0)).sum())
-    assert len(augmented) == len(train) + 2 * frauds
+    eligible = (train.labels == 1) & (train.columns["oldbalanceOrg"] > 0)
+    frauds = int(eligible.sum())
+    assert len(augmented) == len(train) + 2 * 2 * frauds  # each round: a remainder and a piece of each
     added = {name: values[len(train) :] for name, values in augmented.columns.items()}
     assert (added["isFraud"] == 1).all()
-    left = added["newbalanceOrig"] / added["oldbalanceOrg"]
+    rounds = {name: values.reshape(2, 2, frauds) for name, values in added.items()}  # round, kind, fraud
+    left = rounds["newbalanceOrig"][:, 0] / rounds["oldbalanceOrg"][:, 0]
     assert ((left >= 0.001 - 1e-9) & (left <= 0.5 + 1e-9)).all()
-    assert np.allclose(added["oldbalanceOrg"] - added["amount"], added["newbalanceOrig"])
+    assert np.allclose(rounds["oldbalanceOrg"][:, 0] - rounds["amount"][:, 0], rounds["newbalanceOrig"][:, 0])
+    parts = train.columns["amount"][eligible] / rounds["amount"][:, 1]
+    assert np.isin(np.round(parts, 6), [2, 3, 4]).all()  # the same money in 2 to 4 pieces
+    assert (rounds["oldbalanceOrg"][:, 1] <= train.columns["oldbalanceOrg"][eligible] + 1e-6).all()
+    assert len(np.unique(np.round(parts, 6))) == 3
 
 
 def test_augment_off_changes_nothing() -> None:
