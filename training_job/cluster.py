@@ -3,6 +3,7 @@ error when the scheduler cannot be reached, and no lingering Client when it cann
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fraud_model.errors import FraudError
@@ -39,3 +40,11 @@ def reachable(address: str) -> None:
     if scheme in ("tcp", "tls"):
         with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_SECONDS):
             pass
+
+
+def absolute(uri: str) -> str:
+    """A data or output URI as the workers must see it: local paths not relative to their own working
+    directory; s3:// as given (each worker reads it with the project's S3 client: FRAUD_S3_ENDPOINT_URL)."""
+    if uri.startswith("s3://"):
+        return uri
+    return str(Path(uri.removeprefix("file://")).expanduser().resolve())

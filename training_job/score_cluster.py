@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from fraud_model.errors import FraudError
 from fraud_model.store import open_store
-from training_job.cluster import ClusterError, connect
+from training_job.cluster import ClusterError, absolute, connect
 from training_job.load import DataFile, S3Reader, resolve
 from training_job.score import PartWriter, ScoreSpec, Summary, finish, load_once, prepare, score_file
 from training_job.validate import Quarantine
@@ -55,9 +54,9 @@ def score_on_cluster(
     """
     started = time.perf_counter()
     spec, _ = prepare(
-        _absolute(out_uri), store_uri=store_uri, model_version=model_version, overwrite=overwrite, **options
+        absolute(out_uri), store_uri=store_uri, model_version=model_version, overwrite=overwrite, **options
     )
-    files = resolve([_absolute(uri) for uri in uris], s3=s3)
+    files = resolve([absolute(uri) for uri in uris], s3=s3)
     with connect(address) as client:
         results = _run(client, [Partition(i, file, spec) for i, file in enumerate(files)], progress)
     summary = Summary(out_uri, spec.run, spec.model_version, spec.policy_version, engine=f"dask {address}")
@@ -70,7 +69,7 @@ def score_on_cluster(
         summary.parts.extend(part["parts"])
         for outcome, count in part["outcomes"].items():
             summary.outcomes[outcome] = summary.outcomes.get(outcome, 0) + count
-        quarantine.merge(_quarantine(result["quarantine"]))
+        quarantine.merge(Quarantine.from_dict(result["quarantine"]))
     return finish(spec, summary, quarantine, started)
 
 
@@ -85,14 +84,7 @@ def score_partition(partition: Partition) -> pd.DataFrame:
     quarantine = Quarantine()
     with PartWriter(open_store(spec.out_uri), spec.out_format, summary.run) as parts:
         score_file(partition.file, spec, load_once(spec), summary, quarantine, parts)
-    kept = {
-        "reasons": dict(quarantine.reasons),
-        "records": quarantine.records,
-        "rows": quarantine.rows,
-        "bad": quarantine.bad,
-        "by_source": dict(quarantine.by_source),
-    }  # (asdict mangles a Counter)
-    result = {"summary": asdict(summary), "quarantine": kept}
+    result = {"summary": asdict(summary), "quarantine": quarantine.to_dict()}
     return pd.DataFrame({"partition": [partition.index], "result": [json.dumps(result)]})
 
 
@@ -119,17 +111,3 @@ def _run(client: Any, partitions: list[Partition], progress: bool) -> list[dict[
     finally:
         client.cancel(futures)
     return [results[index] for index in sorted(results)]
-
-
-def _absolute(uri: str) -> str:
-    """Local paths as the workers must see them: not relative to their own working directory."""
-    if uri.startswith("s3://"):
-        return uri
-    return str(Path(uri.removeprefix("file://")).expanduser().resolve())
-
-
-def _quarantine(fields: dict[str, Any]) -> Quarantine:
-    from collections import Counter
-
-    return Quarantine(reasons=Counter(fields["reasons"]), records=fields["records"], rows=fields["rows"],
-                      bad=fields["bad"], by_source=Counter(fields["by_source"]))  # fmt: skip

@@ -30,6 +30,13 @@ def step_cuts(
 ) -> StepCuts:
     """Cut points at the row quantiles of `steps`, on whole steps, every split getting at least one."""
     unique, counts = np.unique(steps, return_counts=True)
+    return counted_cuts(unique, counts, train_share, validation_share, name=name)
+
+
+def counted_cuts(
+    unique: np.ndarray, counts: np.ndarray, train_share: float, validation_share: float, *, name: str = "data"
+) -> StepCuts:
+    """`step_cuts` from the distinct steps (sorted) and their row counts: a summary a Dask worker sends."""
     if unique.size < 3:
         raise InputError(f"{name} spans {unique.size} distinct steps; splitting by time needs at least 3")
     cumulative = np.cumsum(counts) / counts.sum()
@@ -82,3 +89,25 @@ def describe(
             }
         out.append(entry)
     return out
+
+
+def describe_counts(
+    name: str, cut: StepCuts, unique: np.ndarray, counts: np.ndarray, frauds: np.ndarray
+) -> dict[str, Any]:
+    """`describe`'s entry of one source from its distinct steps (sorted), rows and frauds a step."""
+    split = np.where(
+        unique <= cut.train_until, TRAIN, np.where(unique <= cut.validation_until, VALIDATION, HOLDOUT)
+    )
+    entry: dict[str, Any] = {
+        "source": name,
+        "train_until_step": cut.train_until,
+        "validation_until_step": cut.validation_until,
+    }
+    for code, split_name in enumerate(SPLIT_NAMES):
+        steps = split == code
+        entry[split_name] = {
+            "rows": int(counts[steps].sum()),
+            "frauds": int(frauds[steps].sum()),
+            "steps": [float(unique[steps].min()), float(unique[steps].max())] if steps.any() else [],
+        }
+    return entry

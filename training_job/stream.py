@@ -47,7 +47,7 @@ def spill(batches: Iterable[tuple[int, dict[str, np.ndarray]]], path: Path) -> S
     kept: dict[str, list[np.ndarray]] = {TIME: [], "amount": [], LABEL: [], SOURCE: []}
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, _SCHEMA) as writer:
         for index, checked in batches:
-            columns = _typed(checked, index)
+            columns = typed(checked, index)
             if not columns[LABEL].size:
                 continue
             writer.write_batch(pa.record_batch(list(map(pa.array, columns.values())), schema=_SCHEMA))
@@ -135,7 +135,7 @@ def partition(
             labels.append(chosen[LABEL])
         weights = None
         if copies is not None and frauds:
-            extra = copies(_dataset(frauds, sources))
+            extra = copies(as_dataset(frauds, sources))
             if len(extra):
                 batcher.add({**extra.columns, SOURCE: extra.source})
                 labels.append(extra.labels)
@@ -143,7 +143,7 @@ def partition(
     train_labels = np.concatenate(labels) if labels else np.empty(0, np.int8)
     stream = TrainStream(out, batch_rows, train_labels, weights)
     log.info("training rows streamed from %s: %d rows in %d batches", out, len(stream), stream.batches)
-    return stream, _dataset(held[VALIDATION], sources), _dataset(held[HOLDOUT], sources)
+    return stream, as_dataset(held[VALIDATION], sources), as_dataset(held[HOLDOUT], sources)
 
 
 class _Batcher:
@@ -185,7 +185,8 @@ class _Batcher:
             self._sink.close()
 
 
-def _typed(checked: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+def typed(checked: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+    """A validated batch in the stream's schema (source `index` added): the spill's and a cluster worker's."""
     columns = {
         name: checked[name].astype(_DTYPES[name], copy=False) for name in _SCHEMA.names if name != SOURCE
     }
@@ -203,7 +204,8 @@ def _append(pieces: dict[str, list[np.ndarray]], columns: dict[str, np.ndarray],
             pieces.setdefault(name, []).append(values[rows])
 
 
-def _dataset(pieces: dict[str, list[np.ndarray]], sources: list[dict[str, Any]] | None) -> Dataset:
+def as_dataset(pieces: dict[str, list[np.ndarray]], sources: list[dict[str, Any]] | None) -> Dataset:
+    """Column pieces in the stream's schema as one Dataset (a column with no piece: empty)."""
     columns = {
         name: np.concatenate(pieces[name]) if name in pieces else np.empty(0, _DTYPES[name])
         for name in _SCHEMA.names

@@ -12,6 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -89,6 +90,17 @@ class Quarantine:
         self.rows += other.rows
         self.bad += other.bad
         self.records.extend(other.records[: max(MAX_QUARANTINE_ROWS - len(self.records), 0)])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain fields (JSON-ready: a cluster worker's quarantine travels to the client this way)."""
+        return {"reasons": dict(self.reasons), "records": self.records, "rows": self.rows, "bad": self.bad,
+                "by_source": dict(self.by_source)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> Quarantine:
+        """The quarantine `to_dict` gave."""
+        return cls(reasons=Counter(fields["reasons"]), records=list(fields["records"]), rows=fields["rows"],
+                   bad=fields["bad"], by_source=Counter(fields["by_source"]))  # fmt: skip
 
     @property
     def share(self) -> float:

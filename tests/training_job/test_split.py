@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from fraud_model.errors import InputError
-from training_job.split import HOLDOUT, TRAIN, VALIDATION, assign_splits, step_cuts
+from training_job.split import (
+    HOLDOUT,
+    TRAIN,
+    VALIDATION,
+    assign_splits,
+    counted_cuts,
+    describe,
+    describe_counts,
+    step_cuts,
+)
 
 
 def test_step_cuts_follow_the_row_quantiles_of_step() -> None:
@@ -35,3 +44,16 @@ def test_assign_splits_puts_later_steps_after_earlier_ones() -> None:
     split, _ = assign_splits(steps, np.zeros(5000, np.int16), 0.7, 0.15, ["data"])
     assert steps[split == TRAIN].max() < steps[split == VALIDATION].min()
     assert steps[split == VALIDATION].max() < steps[split == HOLDOUT].min()
+
+
+def test_counted_cuts_and_table_from_step_counts_equal_those_from_the_rows() -> None:
+    """What a Dask worker sends (rows and frauds a step) gives the cuts and report table of the rows."""
+    rng = np.random.default_rng(1)
+    steps = rng.integers(1, 60, 4000)
+    labels = (rng.random(4000) < 0.05).astype(np.int8)
+    codes, cuts = assign_splits(steps, np.zeros(4000, np.int16), 0.7, 0.15, ["data"])
+    unique, index, counts = np.unique(steps, return_inverse=True, return_counts=True)
+    frauds = np.bincount(index, weights=labels)
+    assert counted_cuts(unique, counts, 0.7, 0.15) == cuts[0]
+    table = describe(codes, np.zeros(4000, np.int16), labels, steps, ["data"], cuts)
+    assert [describe_counts("data", cuts[0], unique, counts, frauds)] == table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,10 @@ def test_quarantine_check_fails_above_the_allowed_share() -> None:
 
 def test_quarantine_check_passes_at_or_below_the_allowed_share() -> None:
     Quarantine(rows=100, bad=1).check(0.01, where="-")
+
+
+def test_quarantine_survives_its_plain_fields(messy_csv: Path) -> None:
+    """A cluster worker's quarantine reaches the client whole (counts, reasons, kept rows)."""
+    _, quarantine = load_dataset([str(messy_csv)])
+    again = Quarantine.from_dict(json.loads(json.dumps(quarantine.to_dict())))
+    assert again == quarantine and again.to_csv_gz() == quarantine.to_csv_gz()
