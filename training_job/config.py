@@ -101,6 +101,10 @@ class TrainSettings(BaseSettings):
             raise ValueError("train_share + validation_share must leave a holdout (sum below 1)")
         if self.threshold_policy == "fixed" and self.fixed_threshold is None:
             raise ValueError("threshold policy 'fixed' needs fixed_threshold (FRAUD_FIXED_THRESHOLD)")
+        if self.dask_cluster and self.outlier_policy != "keep":
+            raise ValueError(
+                "outlier policy iqr needs every training amount in one place, not on a Dask cluster: use keep"
+            )
         if self.dask_cluster and "xgboost" not in self.libraries:
             raise ValueError(
                 "a Dask cluster trains xgboost only: add xgboost to the libraries or drop the cluster"

@@ -26,7 +26,6 @@ from fraud_model.store import Store, open_store
 from training_job import cluster, evaluate, prepare, report, stress
 from training_job.config import TrainSettings
 from training_job.dataset import Dataset
-from training_job.feed import Streamed
 from training_job.load import S3Reader
 from training_job.prepare import Splits
 from training_job.publish import build_version, candidate_version, git_commit, publish_version
@@ -79,7 +78,7 @@ def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Pa
     version = new_version_id()
     report_prefix = f"{constants.REPORTS_PREFIX}/{version}"
     with _timed(timings, "load"):
-        loaded = prepare.load(settings, scratch, s3)
+        loaded = prepare.load(settings, scratch, s3, client)
         quarantine = loaded.quarantine
         if quarantine.bad:  # written even when the job then fails: the operator needs to see the rows
             store.write(f"{report_prefix}/quarantine.csv.gz", quarantine.to_csv_gz())
@@ -175,7 +174,7 @@ def _feature_set(
 ) -> FeatureSetResult:
     """Each library on one feature set; the champion is the better natural-rate PR AUC on validation."""
     features = list(feature_set.features)
-    train_set = Streamed(splits.train, feature_set)  # features computed batch by batch, never all at once
+    train_set = prepare.train_data(splits.train, feature_set)  # batch by batch, or on the workers
     if settings.monotone:
         params = replace(params, monotone=feature_set.monotone())
     # Early stopping measures the training objective itself (positives weighted like in training);

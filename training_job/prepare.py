@@ -12,20 +12,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fraud_model.features import FeatureSet
 from training_job import augment
 from training_job.config import TrainSettings
 from training_job.dataset import Dataset, generated_batches, valid_batches
 from training_job.errors import TrainingError
+from training_job.feed import Streamed
 from training_job.load import S3Reader
 from training_job.preprocess import keep_rows, measure_outliers
 from training_job.split import TRAIN, StepCuts, assign_splits, describe
 from training_job.stream import Summary, TrainStream, partition, spill
 from training_job.threshold import natural_rate_weights
+from training_job.train import TrainData
 from training_job.validate import Quarantine
+
+if TYPE_CHECKING:
+    from training_job.cluster_data import ClusterLoaded, ClusterTrain
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +52,22 @@ class Loaded:
 
 @dataclass
 class Splits:
-    train: TrainStream
+    train: TrainStream | ClusterTrain  # a local file of batches, or the Dask workers' partitions
     validation: Dataset
     holdout: Dataset
     validation_weights: np.ndarray
     names: list[str]
 
 
-def load(settings: TrainSettings, scratch: Path, s3: S3Reader | None = None) -> Loaded:
-    """Pass 1: read and validate every input (or the generated demo data) once."""
+def load(
+    settings: TrainSettings, scratch: Path, s3: S3Reader | None = None, cluster: Any = None
+) -> Loaded | ClusterLoaded:
+    """Pass 1: read and validate every input (or the generated demo data) once; on the workers of the Dask
+    cluster whose `distributed.Client` is `cluster`, if given (cluster_data.py)."""
+    if cluster is not None:
+        from training_job import cluster_data
+
+        return cluster_data.load(cluster, settings, s3)
     quarantine = Quarantine()
     sources: list[dict[str, Any]] = []
     if settings.data:
@@ -77,9 +90,15 @@ def load(settings: TrainSettings, scratch: Path, s3: S3Reader | None = None) -> 
     return Loaded(path, summary, sources, quarantine)
 
 
-def split(loaded: Loaded, settings: TrainSettings, context: dict[str, Any], scratch: Path) -> Splits:
+def split(
+    loaded: Loaded | ClusterLoaded, settings: TrainSettings, context: dict[str, Any], scratch: Path
+) -> Splits:
     """Each source split by its own steps (pass 2); the outlier measurement and split sizes go into
     `context`. The summary columns and the spill of pass 1 are released once used."""
+    if not isinstance(loaded, Loaded):
+        from training_job import cluster_data
+
+        return cluster_data.split(loaded, settings, context)
     if loaded.summary is None:
         raise ValueError("these loaded rows were split already")
     cuts, keep = _plan(loaded.summary, loaded.names, settings, context)
@@ -100,6 +119,15 @@ def split(loaded: Loaded, settings: TrainSettings, context: dict[str, Any], scra
         loaded.path.unlink()
     weights = natural_rate_weights(validation.labels, validation.source, settings.natural_fraud_rate)
     return Splits(train, validation, holdout, weights, loaded.names)
+
+
+def train_data(train: TrainStream | ClusterTrain, feature_set: FeatureSet) -> TrainData:
+    """One feature set's training matrix, computed batch by batch (in-process) or on the workers."""
+    if isinstance(train, TrainStream):
+        return Streamed(train, feature_set)
+    from training_job.cluster_data import ClusterFeatures
+
+    return ClusterFeatures(train, feature_set)
 
 
 @contextmanager

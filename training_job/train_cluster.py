@@ -57,8 +57,13 @@ def _train(
 ) -> Any:
     from xgboost import dask as dxgb
 
-    rows = -(-len(train_set.y) // len(workers))  # at least one partition a worker: none trains empty
-    x, y, w = _collections(client, _pieces(train_set.feature_batches(), rows), workers)
+    from training_job.cluster_data import ClusterFeatures
+
+    if isinstance(train_set, ClusterFeatures):  # the workers hold the rows: features computed where they are
+        x, y, w = train_set.collections()
+    else:
+        rows = -(-len(train_set.y) // len(workers))  # at least one partition a worker: none trains empty
+        x, y, w = _collections(client, _pieces(train_set.feature_batches(), rows), workers)
     dtrain = dxgb.DaskQuantileDMatrix(client, x, label=y, weight=w)
     rows = -(-len(valid_set.y) // len(workers))
     vx, vy, vw = _collections(client, _pieces(valid_set.feature_batches(), rows), workers)

@@ -49,6 +49,12 @@ def test_settings_refuse_shares_that_leave_no_holdout() -> None:
         TrainSettings(train_share=0.8, validation_share=0.2)
 
 
+def test_settings_refuse_the_iqr_outlier_policy_on_a_dask_cluster() -> None:
+    """Its fences need every training amount in one place; the workers hold them apart."""
+    with pytest.raises(ValidationError, match="not on a Dask cluster: use keep"):
+        TrainSettings(outlier_policy="iqr", dask_cluster="tcp://127.0.0.1:8786")
+
+
 def test_settings_refuse_an_unknown_class_weight() -> None:
     with pytest.raises(ValidationError, match="class weight"):
         TrainSettings(class_weight="heavy")
