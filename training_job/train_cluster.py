@@ -1,8 +1,9 @@
 """XGBoost on an existing Dask cluster (`fraud train --cluster`): `xgboost.dask` trains on the workers.
 
-The client computes each training batch's features with the shared contract, as in-process, and sends it to
-one worker (round robin), a batch at a time: the workers hold the training rows, the client never holds them
-whole. The validation rows go to the cluster too, for early stopping on the same weighted log loss as
+The workers hold the training rows they read (cluster_data.py) and compute each partition's features with the
+shared contract where it lies; `DaskQuantileDMatrix` is built from those dask arrays. Rows held by the client
+(a `Matrix`, or any other TrainData) are sent to the workers a batch at a time (round robin) instead. The
+validation rows go from the client to the cluster, for early stopping on the same weighted log loss as
 in-process. The booster comes back to the client, which cuts, exports and verifies it like an in-process one.
 """
 
