@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,9 +26,10 @@ from fraud_model.schema import LABEL, TIME
 from training_job import augment
 from training_job.cluster import ClusterError, absolute
 from training_job.config import TrainSettings
-from training_job.dataset import Dataset, file_valid_batches, generated_batches
+from training_job.dataset import Dataset, generated_batches, valid_batches
 from training_job.errors import TrainingError
 from training_job.load import DataFile, S3Reader, resolve
+from training_job.prepare import Read, Splits
 from training_job.preprocess import measure_outliers
 from training_job.split import HOLDOUT, TRAIN, VALIDATION, StepCuts, counted_cuts, describe_counts
 from training_job.stream import SOURCE, as_dataset, typed
@@ -37,8 +38,6 @@ from training_job.validate import Quarantine
 
 if TYPE_CHECKING:
     import xgboost as xgb
-
-    from training_job.prepare import Splits
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +61,12 @@ class Part:
 
 
 @dataclass
-class ClusterLoaded:
+class ClusterLoaded(Read):
     """Pass 1 on the cluster: the valid rows held by the workers (one future a file) and their summaries."""
 
-    client: Any
-    parts: list[Any]
-    summaries: list[dict[str, Any]]
-    sources: list[dict[str, Any]]
-    quarantine: Quarantine
-
-    @property
-    def names(self) -> list[str]:
-        return [source["uri"] for source in self.sources]
+    client: Any = None
+    parts: list[Any] = field(default_factory=list)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -110,14 +103,12 @@ def load(client: Any, settings: TrainSettings, s3: S3Reader | None = None) -> Cl
         quarantine.merge(Quarantine.from_dict(summary["quarantine"]))
     fingerprints = [summary["fingerprint"] for summary in summaries]
     log.info("read %d partitions on the Dask cluster", len(parts))
-    return ClusterLoaded(client, parts, summaries, fingerprints, quarantine)
+    return ClusterLoaded(fingerprints, quarantine, client=client, parts=parts, summaries=summaries)
 
 
 def split(loaded: ClusterLoaded, settings: TrainSettings, context: dict[str, Any]) -> Splits:
     """Each source split by its own steps on its worker; the split table and outlier measurement go into
     `context`. The workers keep the training rows; the read partitions are released."""
-    from training_job.prepare import Splits
-
     names, client = loaded.names, loaded.client
     cuts = [
         counted_cuts(s["steps"], s["rows"], settings.train_share, settings.validation_share, name=name)
@@ -215,7 +206,7 @@ def read_part(source: Source) -> Part:
     """Read and validate one partition with the project's reader (s3:// through its S3 client)."""
     quarantine, fingerprints = Quarantine(), list[dict[str, Any]]()
     if source.file is not None:
-        batches = file_valid_batches(source.index, source.file, quarantine, fingerprints)
+        batches = valid_batches([source.file.uri], quarantine, fingerprints)
     else:
         rows, rate, seed, batch = source.generated or (0, 0.0, 0, 1)
         batches = generated_batches(rows, fraud_rate=rate, seed=seed, quarantine=quarantine,

@@ -86,39 +86,15 @@ def valid_batches(
     """(file index, typed valid columns) batch by batch; bad rows go to `quarantine`, and each file's
     fingerprint is appended to `fingerprints` once the file has been read."""
     for index, file in enumerate(resolve(uris, s3=s3)):
-        yield from file_valid_batches(
-            index,
-            file,
-            quarantine,
-            fingerprints,
-            required=required,
-            optional=optional,
-            progress=progress,
-            s3=s3,
-        )
-
-
-def file_valid_batches(
-    index: int,
-    file: DataFile,
-    quarantine: Quarantine,
-    fingerprints: list[dict[str, Any]],
-    *,
-    required: Sequence[str] = TRAIN_COLUMNS,
-    optional: Sequence[str] = (),
-    progress: bool = False,
-    s3: S3Reader | None = None,
-) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """One file's (index, typed valid columns) batches, as `valid_batches` (a Dask worker reads its own)."""
-    rows = valid = frauds = 0
-    for columns, read in _file_batches(file, quarantine, required, optional, progress=progress, s3=s3):
-        rows += read
-        valid += _len1(columns)
-        frauds += int(columns[LABEL].sum()) if LABEL in columns else 0
-        yield index, columns
-    rows += len(file.malformed)
-    fingerprints.append({**file.fingerprint(), "rows": rows, "valid_rows": valid, "frauds": frauds})
-    log.info("%s: %d rows, %d valid", file.uri, rows, valid)
+        rows = valid = frauds = 0
+        for columns, read in _file_batches(file, quarantine, required, optional, progress=progress, s3=s3):
+            rows += read
+            valid += _len1(columns)
+            frauds += int(columns[LABEL].sum()) if LABEL in columns else 0
+            yield index, columns
+        rows += len(file.malformed)
+        fingerprints.append({**file.fingerprint(), "rows": rows, "valid_rows": valid, "frauds": frauds})
+        log.info("%s: %d rows, %d valid", file.uri, rows, valid)
 
 
 def generated_dataset(rows: int, *, fraud_rate: float, seed: int) -> tuple[Dataset, Quarantine]:

@@ -37,17 +37,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Loaded:
-    """Pass 1's result: the valid rows spilled to `path`, their summary, the inputs' fingerprints."""
+class Read:
+    """What pass 1 tells about the inputs, wherever it ran: their fingerprints and the quarantine."""
 
-    path: Path
-    summary: Summary | None  # released once the split is planned
     sources: list[dict[str, Any]]
     quarantine: Quarantine
 
     @property
     def names(self) -> list[str]:
         return [source["uri"] for source in self.sources]
+
+
+@dataclass
+class Loaded(Read):
+    """Pass 1 in-process: the valid rows spilled to `path` and their summary (released once planned)."""
+
+    path: Path = Path()
+    summary: Summary | None = None
 
 
 @dataclass
@@ -87,7 +93,7 @@ def load(
     path = scratch / "valid.arrow"
     with _local_files(scratch):
         summary = spill(batches, path)
-    return Loaded(path, summary, sources, quarantine)
+    return Loaded(sources, quarantine, path=path, summary=summary)
 
 
 def split(
