@@ -32,7 +32,8 @@ aws ecr get-login-password --region "$AWS_REGION" \
   | docker login --username AWS --password-stdin "${FRAUD_IMAGE%%/*}" || exit 90
 docker pull --quiet "$FRAUD_IMAGE" || exit 91
 # Host networking: the scheduler and the other workers reach this worker on the instance's own address.
-exec docker run --rm --network host \
+# The region: tasks read S3 with boto3, which would otherwise take the global endpoint (no route: no NAT).
+exec docker run --rm --network host --env AWS_DEFAULT_REGION="$AWS_REGION" \
   --log-driver awslogs --log-opt awslogs-region="$AWS_REGION" \
   --log-opt awslogs-group="$FRAUD_LOG_GROUP" --log-opt awslogs-stream="$STREAM" \
   --entrypoint python "$FRAUD_IMAGE" -m distributed.cli.dask_worker "$FRAUD_DASK_SCHEDULER" \

@@ -147,6 +147,7 @@ def test_training_workers_run_dask_worker_against_the_training_instance_then_pow
         assert f"FRAUD_DASK_SCHEDULER={scheduler}\n" in user_data
         assert '-m distributed.cli.dask_worker "$FRAUD_DASK_SCHEDULER"' in user_data
         assert "--death-timeout 600 --worker-port 8788 --nanny-port 8789 --nworkers 1" in user_data
+        assert '--env AWS_DEFAULT_REGION="$AWS_REGION"' in user_data  # its tasks read S3 in this region
         assert "ExecStopPost=/usr/bin/systemctl --no-block poweroff" in user_data
         assert "TimeoutStartSec=60min" in user_data
         assert "systemctl enable fraud-dask-worker.service" in user_data
