@@ -106,6 +106,8 @@ def test_cluster_features_are_computed_on_the_workers_as_here(
     ours = np.concatenate([b[0] for b in prepare.train_data(here.train, feature_set).feature_batches()])
     x, y, w = client.gather(client.compute([x, y, w]))
     np.testing.assert_array_equal(x, ours)
+    fetched = list(ClusterFeatures(there.train, feature_set).feature_batches())  # a partition at a time
+    np.testing.assert_array_equal(np.concatenate([batch[0] for batch in fetched]), ours)
     np.testing.assert_array_equal(y, here.train.labels)
     np.testing.assert_array_equal(w, here.train.weights)
 
