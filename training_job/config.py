@@ -44,6 +44,9 @@ class TrainSettings(BaseSettings):
     monotone: bool = True  # the monotone constraints of fraud_model.features.MONOTONE
     evasive_copies: int = Field(default=0, ge=0, le=10)  # changed copies of each training fraud (augment.py)
     evasive_weight: float = Field(default=1.0, gt=0, le=1)  # each copy's weight in training
+    # c of the evasion band: serve max(shipped, c * threshold * evasion model), the evasion model trained with
+    # one round of evasive copies beside each shipped model (evasion.py); 0: no band, no evasion model
+    evasion_band: float = Field(default=0.9, ge=0, lt=1)
     max_rounds: int = Field(default=400, ge=1)
     early_stopping_rounds: int = Field(default=30, ge=1)
     learning_rate: float = Field(default=0.1, gt=0, le=1)
@@ -106,6 +109,12 @@ class TrainSettings(BaseSettings):
                 "a Dask cluster trains xgboost only: add xgboost to the libraries or drop the cluster"
             )
         return self
+
+    @property
+    def band(self) -> bool:
+        """Whether this run trains evasion models: a band, and a shipped model without evasive copies (with
+        them, the evasion model would be the shipped one again)."""
+        return self.evasion_band > 0 and self.evasive_copies == 0
 
     def trained_libraries(self) -> list[str]:
         """The libraries this run trains: on a Dask cluster XGBoost alone (lightgbm.dask is not used)."""

@@ -84,7 +84,7 @@ def split(loaded: Loaded, settings: TrainSettings, context: dict[str, Any], scra
         raise ValueError("these loaded rows were split already")
     cuts, keep = _plan(loaded.summary, loaded.names, settings, context)
     loaded.summary = None
-    copies = settings.evasive_copies
+    copies = settings.evasive_copies or (1 if settings.band else 0)  # the band's copies: the stream's tail
     draw = (lambda frauds: augment.changed_copies(frauds, copies, seed=settings.seed)) if copies else None
     with _local_files(scratch):
         train, validation, holdout = partition(
