@@ -313,6 +313,11 @@ class Scorer:
         """Whether `feature_set`'s served score includes an evasion band."""
         return self._models[feature_set].band is not None
 
+    def band_top(self, feature_set: str) -> float | None:
+        """The highest score `feature_set`'s evasion model can lift a transaction to (None: no band)."""
+        band = self._models[feature_set].band
+        return None if band is None else band.top
+
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[Score]:
         """Scores in input order; each record goes to the richest model its fields allow (None = absent)."""
         groups: dict[str, list[int]] = {}
