@@ -47,6 +47,7 @@ class TrainSettings(BaseSettings):
     # c of the evasion band: serve max(shipped, c * threshold * evasion model), the evasion model trained with
     # one round of evasive copies beside each shipped model (evasion.py); 0: no band, no evasion model
     evasion_band: float = Field(default=0.9, ge=0, lt=1)
+    evasion_max_rounds: int = Field(default=100, ge=1)  # the evasion model's rounds at most: its serving cost
     max_rounds: int = Field(default=400, ge=1)
     early_stopping_rounds: int = Field(default=30, ge=1)
     learning_rate: float = Field(default=0.1, gt=0, le=1)

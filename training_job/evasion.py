@@ -70,7 +70,9 @@ def train_evasion(
     """The evasion model of `feature_set` on the training stream with its evasive copies, early stopping
     on the unchanged validation split like the shipped model; its forest export verified."""
     weights = weighting(splits.train, settings)
-    params = replace(params, scale_pos_weight=weights.scale_pos_weight)
+    params = replace(
+        params, scale_pos_weight=weights.scale_pos_weight, max_rounds=settings.evasion_max_rounds
+    )
     if settings.monotone:
         params = replace(params, monotone=feature_set.monotone())
     labels = splits.validation.labels
