@@ -26,6 +26,7 @@ def main() -> int:
     from fraud_model import compiled
     from fraud_model.features import FULL
     from fraud_model.schema import TRANSACTION_TYPES
+    from lambda_handler import model_cache
     from lambda_handler.handler import get_adapter, handler
 
     columns = common.training_columns(ROWS, seed=99)
@@ -42,6 +43,9 @@ def main() -> int:
     first = handler(event, context)
     assert first["statusCode"] == 200, first["body"][:500]
     adapter = get_adapter()
+    scorer = model_cache.get_model_cache().get()
+    plain = common.without_band(scorer)  # the band's cost: the same scoring without it
+    lists = {name: [t[name] for t in transactions] for name in ("type", "step", *fields)}
 
     def one_thread() -> None:  # the compiled walker may split a batch over cores: show it on one too
         compiled.max_threads = 1
@@ -56,6 +60,8 @@ def main() -> int:
             "handler /predict/batch (fast path)": lambda: handler(event, context),
             "handler /predict/batch, walker on one thread": one_thread,
             "Mangum + FastAPI /predict/batch (fallback path)": lambda: adapter(event, context),
+            "Scorer.score_lists": lambda: scorer.score_lists(lists),
+            "Scorer.score_lists without the evasion band": lambda: plain.score_lists(lists),
         },
         rounds=8,
         calls=15,

@@ -39,7 +39,8 @@ def main() -> int:
     scorer = model_cache.get_model_cache().get()
     adapter = get_adapter()
     forest = scorer._models["full"].forest  # noqa: SLF001 - benchmark: the forest alone
-    assert abs(float(booster.inplace_predict(row)[0]) - scorer.score_one(record).fraud_probability) < 1e-5
+    plain = common.without_band(scorer)
+    assert abs(float(booster.inplace_predict(row)[0]) - plain.score_one(record).fraud_probability) < 1e-5
 
     p50 = common.interleaved_p50({
         "xgboost inplace_predict (1 row, features ready)": lambda: booster.inplace_predict(row),
@@ -47,6 +48,7 @@ def main() -> int:
         "handler /predict, seed transaction (fast path)": lambda: handler(seed_event, context),
         "Mangum + FastAPI /predict (the fallback path)": lambda: adapter(event, context),
         "Scorer.score_one (features + forest)": lambda: scorer.score_one(record),
+        "Scorer.score_one without the evasion band": lambda: plain.score_one(record),
         "Forest.margin, compiled walker": lambda: forest.margin(row),
         "Forest.margin, numpy walk": lambda: forest.margin(row, engine="numpy"),
     })  # fmt: skip

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraud_model import constants
 from fraud_model.errors import ArtifactError, NotFoundError
@@ -21,6 +21,18 @@ from fraud_model.store import Store
 
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Library = Literal["xgboost", "lightgbm"]
+
+
+class EvasionModel(BaseModel):
+    """A feature set's evasion model (trained with evasive copies of the frauds): it may lift a score into
+    the band under the threshold, never over it (`Metadata.evasion_band`, fraud_model.scorer)."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    library: Library
+    native_file: str
+    forest_file: str
+    logit_offset: float = 0.0
 
 
 class FeatureSetModel(BaseModel):
@@ -37,6 +49,12 @@ class FeatureSetModel(BaseModel):
     threshold: float  # on fraud_probability (natural-rate calibrated)
     logit_offset: float = 0.0  # added to the margin: prior correction from the training mix to live traffic
     metrics: dict[str, dict[str, Any]] = {}  # per library (champion and challenger): holdout metrics
+    evasion: EvasionModel | None = None  # absent in versions published before the evasion band
+
+    def files(self) -> tuple[str, ...]:
+        """The files this model is made of: native and forest, then the evasion model's."""
+        extra = (self.evasion.native_file, self.evasion.forest_file) if self.evasion else ()
+        return (self.native_file, self.forest_file, *extra)
 
 
 class Metadata(BaseModel):
@@ -49,6 +67,8 @@ class Metadata(BaseModel):
     created_at: str
     models: dict[str, FeatureSetModel]  # by feature set name, in order of preference
     threshold_policy: dict[str, Any] = {}
+    # c: served p = max(shipped, e * top / (top + e)), e the evasion model's, top = c * threshold; 0 = no band
+    evasion_band: float = Field(default=0.0, ge=0, lt=1)
     library_versions: dict[str, str] = {}
     data: list[dict[str, Any]] = []  # fingerprints of the training inputs
     params: dict[str, Any] = {}
@@ -95,7 +115,7 @@ def publish(store: Store, metadata: Metadata, files: dict[str, bytes], *, make_c
     if reserved & files.keys():
         raise ArtifactError(f"{sorted(reserved & files.keys())} are written by publish itself")
     for model in metadata.models.values():
-        for name in (model.native_file, model.forest_file):
+        for name in model.files():
             if name not in files:
                 raise ArtifactError(f"metadata names {name} but it is not among the files to publish")
     everything = {**files, constants.METADATA_FILE: metadata.model_dump_json(indent=2).encode()}

@@ -1,6 +1,10 @@
 """The scorer: one verified model version turned into fraud probabilities and decisions.
 
-Training's evaluation, `fraud evaluate`, `fraud predict` and the API all score through this class.
+Training's evaluation, `fraud evaluate`, `fraud predict` and the API all score through this class. A version
+with an evasion band serves max(p_shipped, p_evasion × top / (top + p_evasion)) per feature set, top = c ×
+threshold: the evasion model's probability (near its own value where it is small) squeezed under the top, so
+it can lift a score into the band under the threshold, never over it, and every decision at the threshold is
+the shipped model's; explanations are the shipped model's too.
 `score_one` and `score_lists` are the API's fast paths: the same routing, features and forests as
 `score_records`, without its per-record dictionaries and objects.
 """
@@ -13,11 +17,22 @@ from typing import Any
 
 import numpy as np
 
-from fraud_model.artifact import FeatureSetModel, LoadedVersion, Metadata
+from fraud_model.artifact import EvasionModel, FeatureSetModel, LoadedVersion, Metadata
 from fraud_model.errors import ArtifactError
-from fraud_model.features import FEATURE_FUNCTIONS, FEATURE_SETS, FeatureSet
+from fraud_model.features import FEATURE_SETS, FeatureSet
 from fraud_model.forest import Forest, sigmoid
-from fraud_model.schema import TYPE, TYPE_CODES
+from fraud_model.rows import TYPE_CODES_OR_ABSENT, OneRow, probe_columns, records_to_columns
+from fraud_model.schema import TYPE
+
+__all__ = [
+    "BatchScores",
+    "Contribution",
+    "Score",
+    "Scorer",
+    "load_booster",
+    "native_margin",
+    "records_to_columns",
+]
 
 
 @dataclass(frozen=True)
@@ -63,13 +78,33 @@ class Contribution:
     contribution: float
 
 
+@dataclass(frozen=True)
+class _Band:
+    """A feature set's evasion model and the top of its band (c × the shipped threshold: never reached)."""
+
+    spec: EvasionModel
+    forest: Forest
+    native: bytes
+    top: float
+
+
 @dataclass
 class _Model:
     spec: FeatureSetModel
     feature_set: FeatureSet
     forest: Forest
     native: bytes
+    band: _Band | None = None
     _booster: Any = field(default=None, repr=False)
+
+    def probabilities(self, features: np.ndarray, *, band: bool = True) -> np.ndarray:
+        """Served probabilities of a feature matrix (`band=False`: the shipped model's alone)."""
+        p = sigmoid(self.forest.margin(features) + self.spec.logit_offset)
+        if band and self.band is not None:
+            evasion = sigmoid(self.band.forest.margin(features) + self.band.spec.logit_offset)
+            top = self.band.top
+            p = np.maximum(p, evasion * top / (top + evasion))  # ~ the evasion model's own, always under top
+        return p
 
     def booster(self) -> Any:
         """The native booster, loaded on first use (explanations only: it is slower to call); ArtifactError
@@ -108,84 +143,6 @@ def load_booster(library: str, native: bytes) -> Any:
     return lightgbm.Booster(model_str=native.decode())
 
 
-def records_to_columns(records: Sequence[Mapping[str, Any]], inputs: Sequence[str]) -> dict[str, np.ndarray]:
-    """Columns for `inputs` from validated records (`type` as a name, money as numbers)."""
-    columns: dict[str, np.ndarray] = {}
-    for name in inputs:
-        if name == TYPE:
-            codes = (TYPE_CODES[r[name]] for r in records)
-            columns[name] = np.fromiter(codes, dtype=np.int8, count=len(records))
-        else:
-            columns[name] = np.fromiter((r[name] for r in records), dtype=np.float64, count=len(records))
-    return columns
-
-
-def _probe_columns(rows: int, inputs: Sequence[str], seed: int = 20261204) -> dict[str, np.ndarray]:
-    """Deterministic transactions across the space a model splits: amounts over seven decades, balances
-    that are drained exactly, partly, or not at all, every type."""
-    rng = np.random.default_rng(seed)
-    amount = 10.0 ** rng.uniform(0, 7, rows)
-    old = np.choose(rng.integers(0, 3, rows), [amount, amount * rng.uniform(0, 3, rows), np.zeros(rows)])
-    new = np.where(rng.random(rows) < 0.5, np.maximum(old - amount, 0.0), old * rng.uniform(0, 1, rows))
-    dest_old = np.where(rng.random(rows) < 0.3, 0.0, 10.0 ** rng.uniform(0, 7, rows))
-    columns = {
-        "amount": amount, "oldbalanceOrg": old, "newbalanceOrig": new, "oldbalanceDest": dest_old,
-        "newbalanceDest": dest_old + np.where(rng.random(rows) < 0.5, amount, 0.0),
-        TYPE: rng.integers(0, len(TYPE_CODES), rows).astype(np.int8),
-    }  # fmt: skip
-    return {name: columns[name] for name in inputs}
-
-
-_TYPE_CODES_OR_ABSENT: dict[str | None, int] = {None: -1}
-_TYPE_CODES_OR_ABSENT.update(TYPE_CODES)
-
-
-class _OneRow:
-    """One record's features from the declared feature functions fed numpy scalars (half the cost of
-    `FeatureSet.compute` on one-row arrays). Used only where it reproduces `compute` bit for bit on
-    probe rows, checked when the model loads; otherwise `features` falls back to `compute`.
-    """
-
-    # (amount, oldbalanceOrg, newbalanceOrig, oldbalanceDest, newbalanceDest), with every type
-    _PROBES = (
-        (0.0, 0.0, 0.0, 0.0, 0.0),
-        (181.5, 181.5, 0.0, 0.0, 0.0),
-        (9839.64, 170136.0, 160296.36, 1e6, 1e-3),
-        (1e12, 0.5, 3.3, 7.0, 2.0),
-    )
-    _MONEY = ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest")
-
-    def __init__(self, feature_set: FeatureSet) -> None:
-        self.feature_set = feature_set
-        self.functions = [FEATURE_FUNCTIONS[name] for name in feature_set.features]
-        self.scalar_ok = all(
-            self._agrees({**dict(zip(self._MONEY, probe, strict=True)), TYPE: kind})
-            for probe in self._PROBES
-            for kind in TYPE_CODES
-        )
-
-    def _agrees(self, record: dict[str, Any]) -> bool:
-        try:
-            with np.errstate(all="ignore"):
-                scalar = self._scalar(record)
-                reference = self.feature_set.compute(records_to_columns([record], self.feature_set.inputs))
-        except (TypeError, ValueError, AttributeError, IndexError):
-            return False
-        return scalar.shape == reference.shape and scalar.tobytes() == reference.tobytes()
-
-    def _scalar(self, record: Mapping[str, Any]) -> np.ndarray:
-        columns: dict[str, Any] = {  # numpy scalars compute like one-row columns
-            name: np.int8(TYPE_CODES[record[name]]) if name == TYPE else np.float64(record[name])
-            for name in self.feature_set.inputs
-        }
-        return np.array([[function(columns) for function in self.functions]], dtype=np.float32)
-
-    def features(self, record: Mapping[str, Any]) -> np.ndarray:
-        if self.scalar_ok:
-            return self._scalar(record)
-        return self.feature_set.compute(records_to_columns([record], self.feature_set.inputs))
-
-
 class Scorer:
     """Scores transactions with a verified model version (see `fraud_model.artifact.load_version`)."""
 
@@ -214,11 +171,12 @@ class Scorer:
                 raise ArtifactError(
                     f"model version {self.version}: {spec.forest_file} has the wrong feature count"
                 )
-            self._models[name] = _Model(spec, feature_set, forest, loaded.files[spec.native_file])
+            band = self._band(spec, loaded)
+            self._models[name] = _Model(spec, feature_set, forest, loaded.files[spec.native_file], band)
         if not self._models:
             raise ArtifactError(f"model version {self.version} has no models")
         self._routes: dict[frozenset[str], str] = {}  # route() by the set of fields present
-        self._one_row = {name: _OneRow(model.feature_set) for name, model in self._models.items()}
+        self._one_row = {name: OneRow(model.feature_set) for name, model in self._models.items()}
         for name, model in self._models.items():  # one probe row each: a model that loads also scores
             probe = {field: 0 if field == "step" else "TRANSFER" if field == TYPE else 1.0
                      for field in model.feature_set.inputs}  # fmt: skip
@@ -226,20 +184,44 @@ class Scorer:
             if probability.shape != (1,) or not np.isfinite(probability).all():
                 raise ArtifactError(f"model version {self.version}: {name} does not score a probe row")
 
+    def _band(self, spec: FeatureSetModel, loaded: LoadedVersion) -> _Band | None:
+        """The evasion model of `spec`, when the version serves a band and holds one."""
+        factor = loaded.metadata.evasion_band
+        if spec.evasion is None or factor <= 0:
+            return None
+        forest = Forest.from_bytes(loaded.files[spec.evasion.forest_file])
+        if forest.n_features != len(spec.features):
+            raise ArtifactError(
+                f"model version {self.version}: {spec.evasion.forest_file} has the wrong feature count"
+            )
+        return _Band(spec.evasion, forest, loaded.files[spec.evasion.native_file], factor * spec.threshold)
+
     def verify_native(self, rows: int = 2048) -> None:
         """Load every native booster and check it agrees with its forest export on `rows` probe rows
         (ArtifactError when one does not load or disagrees): `promote` calls this, so the version that
         becomes current explains with the trees it scores with."""
         for model in self._models.values():
-            features = model.feature_set.compute(_probe_columns(rows, model.feature_set.inputs))
-            margin = native_margin(model.spec.library, model.booster(), features)
-            try:
-                model.forest.verify(features, margin, tolerance=1e-4)
-            except ArtifactError as exc:
-                raise ArtifactError(
-                    f"model version {self.version}: {model.spec.native_file} and {model.spec.forest_file} "
-                    f"disagree ({exc})"
-                ) from exc
+            features = model.feature_set.compute(probe_columns(rows, model.feature_set.inputs))
+            pairs: list[tuple[Any, Forest, Any]] = [(model.spec, model.forest, model.booster())]
+            if model.band is not None:
+                evasion = model.band.spec
+                try:
+                    pairs.append(
+                        (evasion, model.band.forest, load_booster(evasion.library, model.band.native))
+                    )
+                except Exception as exc:  # as in _Model.booster
+                    raise ArtifactError(
+                        f"{evasion.native_file} does not load as a {evasion.library} model: {exc}"
+                    ) from exc
+            for spec, forest, booster in pairs:
+                margin = native_margin(spec.library, booster, features)
+                try:
+                    forest.verify(features, margin, tolerance=1e-4)
+                except ArtifactError as exc:
+                    raise ArtifactError(
+                        f"model version {self.version}: {spec.native_file} and {spec.forest_file} "
+                        f"disagree ({exc})"
+                    ) from exc
 
     @property
     def feature_sets(self) -> list[str]:
@@ -265,8 +247,7 @@ class Scorer:
         """One record's score (None = absent): the same as `score_records([record])[0]`, in fewer µs."""
         name = self._route_cached(frozenset(key for key, value in record.items() if value is not None))
         model = self._models[name]
-        features = self._one_row[name].features(record)
-        probability = float(sigmoid(model.forest.margin(features)[0] + model.spec.logit_offset))
+        probability = float(model.probabilities(self._one_row[name].features(record))[0])
         threshold = model.spec.threshold
         return Score(probability, is_fraud=probability >= threshold, threshold=threshold, feature_set=name)
 
@@ -282,7 +263,7 @@ class Scorer:
         present: dict[str, np.ndarray | None] = {}  # None: present in every row
         for name, values in fields.items():
             if name == TYPE:
-                codes = np.array([_TYPE_CODES_OR_ABSENT[v] for v in values], dtype=np.int8)
+                codes = np.array([TYPE_CODES_OR_ABSENT[v] for v in values], dtype=np.int8)
                 arrays[name], present[name] = codes, (codes >= 0) if (codes < 0).any() else None
             else:
                 arrays[name] = np.array(values, dtype=np.float64)  # None -> NaN
@@ -321,11 +302,23 @@ class Scorer:
             routed=np.array([list(FEATURE_SETS).index(name) for name in names], dtype=np.int8)[chosen],
         )
 
-    def probabilities(self, feature_set: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Natural-rate fraud probabilities for columnar input, with the given feature set's model."""
+    def probabilities(
+        self, feature_set: str, columns: Mapping[str, np.ndarray], *, band: bool = True
+    ) -> np.ndarray:
+        """Natural-rate fraud probabilities for columnar input, with the given feature set's model: the
+        served score (with the evasion band, if the version has one), or with `band=False` the shipped
+        model's alone."""
         model = self._models[feature_set]
-        features = model.feature_set.compute(columns)
-        return sigmoid(model.forest.margin(features) + model.spec.logit_offset)
+        return model.probabilities(model.feature_set.compute(columns), band=band)
+
+    def has_band(self, feature_set: str) -> bool:
+        """Whether `feature_set`'s served score includes an evasion band."""
+        return self._models[feature_set].band is not None
+
+    def band_top(self, feature_set: str) -> float | None:
+        """The highest score `feature_set`'s evasion model can lift a transaction to (None: no band)."""
+        band = self._models[feature_set].band
+        return None if band is None else band.top
 
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[Score]:
         """Scores in input order; each record goes to the richest model its fields allow (None = absent)."""

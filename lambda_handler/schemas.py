@@ -136,6 +136,11 @@ class FeatureSetInfo(BaseModel):
     inputs: list[str] = Field(description="transaction fields this model needs")
     features: list[str]
     metrics: dict[str, dict[str, Any]] = Field(description="holdout metrics by library")
+    evasion_band_top: float | None = Field(
+        default=None,
+        description="the top of the evasion band (c × threshold): the evasion model may lift a score up to "
+        "it, never to the threshold; null when this model has no band",
+    )
 
 
 class ModelResponse(BaseModel):

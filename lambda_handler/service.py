@@ -157,6 +157,7 @@ def model_info(scorer: Scorer) -> ModelResponse:
                 inputs=spec.inputs,
                 features=spec.features,
                 metrics=spec.metrics,
+                evasion_band_top=scorer.band_top(name),
             )
             for name in scorer.feature_sets
             for spec in [scorer.model(name)]

@@ -56,10 +56,14 @@ def publish_tiny_version(
     library: Literal["xgboost", "lightgbm"] = "xgboost",
     threshold: float = 0.5,
     make_current: bool = True,
+    band: float = 0.0,
 ) -> str:
-    """Train one tiny model per feature set and publish them as one version; returns the version id."""
+    """Train one tiny model per feature set and publish them as one version; returns the version id.
+
+    `band` > 0: beside each, an evasion model (trained on other generated rows) serving that band."""
     columns = generated_columns(rows, seed=seed)
     labels = columns["isFraud"].astype(np.float32)
+    other = generated_columns(rows, seed=seed + 1) if band else {}
     version = artifact.new_version_id()
     files: dict[str, bytes] = {}
     models: dict[str, artifact.FeatureSetModel] = {}
@@ -78,8 +82,21 @@ def publish_tiny_version(
             forest_file=f"{name}.forest.npz",
             threshold=threshold,
         )
+        if band:
+            native, forest, _ = train_native(library, feature_set.compute(other), other["isFraud"], rounds)
+            files[f"{name}.evasion.{library}.{suffix}"] = native
+            files[f"{name}.evasion.forest.npz"] = forest.to_bytes()
+            models[name].evasion = artifact.EvasionModel(
+                library=library,
+                native_file=f"{name}.evasion.{library}.{suffix}",
+                forest_file=f"{name}.evasion.forest.npz",
+            )
     metadata = artifact.Metadata(
-        schema_version=SCHEMA_VERSION, version=version, created_at="2026-11-29T00:00:00+00:00", models=models
+        schema_version=SCHEMA_VERSION,
+        version=version,
+        created_at="2026-11-29T00:00:00+00:00",
+        models=models,
+        evasion_band=band,
     )
     return artifact.publish(store, metadata, files, make_current=make_current)
 

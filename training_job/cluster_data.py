@@ -78,6 +78,14 @@ class ClusterTrain:
     parts: list[tuple[Any, int]]
     labels: np.ndarray
     weights: np.ndarray | None = None
+    plain_parts: int | None = None  # None: no copies; else the copies are the partitions from here on
+
+    def plain(self) -> ClusterTrain:
+        """The training rows without the evasive copies (as stream.TrainStream.plain)."""
+        if self.plain_parts is None:
+            return self
+        rows = sum(size for _, size in self.parts[: self.plain_parts])
+        return ClusterTrain(self.client, self.parts[: self.plain_parts], self.labels[:rows])
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -126,17 +134,20 @@ def split(loaded: ClusterLoaded, settings: TrainSettings, context: dict[str, Any
         train = client.map(train_rows, loaded.parts, cuts, pure=False)
         held = client.gather(client.map(held_rows, loaded.parts, cuts, pure=False))
         labels = client.gather(client.map(labels_of, train, pure=False))
-        copies = _copies(client, train, settings, loaded.sources) if settings.evasive_copies else None
+        copies = _copies(client, train, settings, loaded.sources) if settings.copy_rounds else None
     loaded.parts = []  # the workers release the read rows (the training rows are their own futures)
     parts = [(future, y.size) for future, y in zip(train, labels, strict=True) if y.size]
-    weights = None
+    weights, plain_parts = None, None
     if copies is not None and len(copies):
+        plain_parts = len(parts)
         parts.append((client.scatter(copies), len(copies)))
         labels.append(copies.labels)
         weights = np.r_[
             np.ones(sum(y.size for y in labels[:-1])), np.full(len(copies), settings.evasive_weight)
         ]
-    stream = ClusterTrain(client, parts, np.concatenate(labels) if labels else np.empty(0, np.int8), weights)
+    stream = ClusterTrain(
+        client, parts, np.concatenate(labels) if labels else np.empty(0, np.int8), weights, plain_parts
+    )
     validation = _joined([v for v, _ in held], loaded.sources)
     holdout = _joined([h for _, h in held], loaded.sources)
     log.info("training rows held by the Dask workers: %d rows in %d partitions", len(stream), len(parts))
@@ -264,7 +275,7 @@ def _copies(client: Any, train: list[Any], settings: TrainSettings, sources: lis
     """The evasive copies of the eligible training frauds, drawn on the client as in-process (the frauds are
     few: they come back; the copies go out as one more partition)."""
     frauds = _joined(client.gather(client.map(eligible_of, train, pure=False)), sources)
-    return augment.changed_copies(frauds, settings.evasive_copies, seed=settings.seed)
+    return augment.changed_copies(frauds, settings.copy_rounds, seed=settings.seed)
 
 
 def _joined(parts: list[Dataset], sources: list[dict[str, Any]]) -> Dataset:

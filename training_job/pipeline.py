@@ -1,6 +1,6 @@
 """The training pipeline: load and validate -> split by time -> preprocess (as a stream: prepare.py) -> train
-both libraries per feature set -> threshold on validation -> evaluate on the holdout through the Scorer ->
-report -> publish.
+both libraries per feature set -> threshold on validation -> the evasion band's model (evasion.py) ->
+evaluate on the holdout through the Scorer -> report -> publish.
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from fraud_model.forest import sigmoid
 from fraud_model.metrics import pr_auc, roc_auc
 from fraud_model.scorer import Scorer
 from fraud_model.store import Store, open_store
-from training_job import cluster, evaluate, prepare, report, stress
+from training_job import cluster, evaluate, evasion, prepare, report, stress
 from training_job.config import TrainSettings
-from training_job.dataset import Dataset
 from training_job.load import S3Reader
 from training_job.prepare import Splits
 from training_job.publish import build_version, candidate_version, git_commit, publish_version
 from training_job.results import Candidate, FeatureSetResult
-from training_job.threshold import ThresholdPolicy, choose_threshold, logit_offset
-from training_job.train import BoostParams, Matrix, train, verify
+from training_job.threshold import ThresholdPolicy, choose_threshold
+from training_job.train import BoostParams, Matrix, train
 
 log = logging.getLogger(__name__)
 
@@ -90,18 +89,24 @@ def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Pa
     }
     with _timed(timings, "split"):
         splits = prepare.split(loaded, settings, context, scratch)
-    # Class counts by weight: the evasive copies count as much as they weigh.
-    labels = splits.train.labels
-    weights = splits.train.weights if splits.train.weights is not None else np.ones(labels.size)
-    positives = float(weights[labels == 1].sum())
-    negatives = float(weights[labels == 0].sum())
-    spw = settings.scale_pos_weight(positives, negatives)
-    offset = logit_offset(settings.natural_fraud_rate, positives, negatives, spw)
+    # The shipped models train without the band's evasive copies (the stream's tail); FRAUD_EVASIVE_COPIES
+    # puts copies in the shipped models' own training rows instead.
+    shipped = splits.train if settings.evasive_copies else splits.train.plain()
+    weighting = evasion.weighting(shipped, settings)
+    spw, offset, positives, negatives = weighting.scale_pos_weight, weighting.logit_offset, *weighting.counts
     params, policy = _boost_params(settings, spw), _threshold_policy(settings)
     results = []
     for feature_set in FEATURE_SETS_TRAINED:
         with _timed(timings, f"train_{feature_set.name}"):
-            results.append(_feature_set(feature_set, splits, params, offset, policy, settings, client))
+            result = _feature_set(
+                feature_set, replace(splits, train=shipped), params, offset, policy, settings, client
+            )
+        if settings.band:
+            with _timed(timings, f"train_{feature_set.name}_evasion"):
+                result.evasion = evasion.train_evasion(
+                    feature_set, result.champion, splits, params, settings, client
+                )
+        results.append(result)
     context["params"] = {
         **settings.model_dump(exclude={"data", "model_store", "git_commit", "dask_cluster"}),
         "scale_pos_weight": spw,
@@ -119,10 +124,18 @@ def _run(settings: TrainSettings, store: Store, s3: S3Reader | None, scratch: Pa
         quarantine=context["quarantine"],
         splits=context["splits"],
         report=f"{report_prefix}/report.md",
+        evasion_band=settings.evasion_band if settings.band else 0.0,
     )
     with _timed(timings, "stress"):  # the version as it will be published, through the API's Scorer
         scorer = Scorer(LoadedVersion(metadata=metadata, files=files))
         context["stress"] = stress.stress_test(scorer, splits.holdout)
+        for result in results:  # the served score on the unchanged holdout (the band's cost, if any)
+            if scorer.has_band(result.feature_set.name):
+                p = evaluate.probabilities(scorer, result.feature_set.name, splits.holdout)
+                result.served_holdout = evaluate.measure(
+                    splits.holdout.labels, p, result.best.threshold.threshold, source=splits.holdout.source,
+                    names=splits.names, natural_rate=policy.natural_fraud_rate,
+                )  # fmt: skip
     with _timed(timings, "report"):
         context["timings"] = timings
         for name, data in report.build(metadata, results, context, plots=settings.plots).items():
@@ -212,7 +225,9 @@ def _feature_set(
             names=splits.names,
             natural_rate=policy.natural_fraud_rate,
         )
-    result.verify_max_diff = _verify(result, splits.holdout, settings.verify_rows)
+    result.verify_max_diff = evasion.verify_export(
+        result.best.trained, feature_set, splits.holdout, settings.verify_rows
+    )
     log.info(
         "%s: champion %s (validation PR AUC %.4f), holdout PR AUC %.4f",
         feature_set.name,
@@ -238,12 +253,6 @@ def _judge(
         "frauds": int(y.sum()),
     }
     return Candidate(trained, choice, validation)
-
-
-def _verify(result: FeatureSetResult, holdout: Dataset, rows: int) -> float:
-    """The champion's forest export against its native booster on (a sample of) the holdout."""
-    sample = holdout.take(np.arange(0, len(holdout), max(1, -(-len(holdout) // rows))))
-    return verify(result.best.trained, result.feature_set.compute(sample.columns))
 
 
 @contextmanager

@@ -109,7 +109,7 @@ def split(
         raise ValueError("these loaded rows were split already")
     cuts, keep = _plan(loaded.summary, loaded.names, settings, context)
     loaded.summary = None
-    copies = settings.evasive_copies
+    copies = settings.copy_rounds  # the shipped models' copies, or the band's: the stream's tail
     draw = (lambda frauds: augment.changed_copies(frauds, copies, seed=settings.seed)) if copies else None
     with _local_files(scratch):
         train, validation, holdout = partition(

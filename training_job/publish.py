@@ -15,7 +15,7 @@ from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
-from fraud_model.artifact import FeatureSetModel, LoadedVersion, Metadata, publish
+from fraud_model.artifact import EvasionModel, FeatureSetModel, LoadedVersion, Metadata, publish
 from fraud_model.features import FeatureSet
 from fraud_model.schema import SCHEMA_VERSION
 from fraud_model.store import Store
@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 _MODULES = ("numpy", "xgboost", "lightgbm", "pyarrow", "pydantic")
 
 
-def native_file(feature_set: str, library: str) -> str:
-    return f"{feature_set}.{library}.{'ubj' if library == 'xgboost' else 'txt'}"
+def native_file(feature_set: str, library: str, *, evasion: bool = False) -> str:
+    return f"{feature_set}{'.evasion' * evasion}.{library}.{'ubj' if library == 'xgboost' else 'txt'}"
 
 
-def forest_file(feature_set: str, library: str) -> str:
-    return f"{feature_set}.{library}.forest.npz"
+def forest_file(feature_set: str, library: str, *, evasion: bool = False) -> str:
+    return f"{feature_set}{'.evasion' * evasion}.{library}.forest.npz"
 
 
 def feature_set_model(
@@ -58,11 +58,30 @@ def feature_set_model(
     )
 
 
-def model_files(feature_set: str, trained: Trained) -> dict[str, bytes]:
+def model_files(feature_set: str, trained: Trained, *, evasion: bool = False) -> dict[str, bytes]:
     return {
-        native_file(feature_set, trained.library): trained.native,
-        forest_file(feature_set, trained.library): trained.forest.to_bytes(),
+        native_file(feature_set, trained.library, evasion=evasion): trained.native,
+        forest_file(feature_set, trained.library, evasion=evasion): trained.forest.to_bytes(),
     }
+
+
+def evasion_model(feature_set: str, result: FeatureSetResult) -> EvasionModel | None:
+    """The metadata of a feature set's evasion model (None when the run trained none)."""
+    if result.evasion is None:
+        return None
+    trained = result.evasion.trained
+    return EvasionModel(
+        library=trained.library,  # type: ignore[arg-type]
+        native_file=native_file(feature_set, trained.library, evasion=True),
+        forest_file=forest_file(feature_set, trained.library, evasion=True),
+        logit_offset=result.evasion.logit_offset,
+        **{
+            "trees": trained.trees,
+            "rounds": trained.rounds,
+            "booster_params": trained.params,
+            "forest_max_diff": result.evasion.verify_max_diff,
+        },  # fmt: skip
+    )
 
 
 def candidate_version(
@@ -100,8 +119,11 @@ def build_version(
             trees=best.trained.trees,
             forest_max_diff=result.verify_max_diff,
             booster_params=best.trained.params,
+            evasion=evasion_model(result.feature_set.name, result),
         )
         files.update(model_files(result.feature_set.name, best.trained))
+        if result.evasion is not None:
+            files.update(model_files(result.feature_set.name, result.evasion.trained, evasion=True))
     metadata = Metadata(
         schema_version=SCHEMA_VERSION,
         version=version,

@@ -38,6 +38,7 @@ def metrics_json(
             "logit_offset": r.logit_offset,
             "forest_max_diff": r.verify_max_diff,
             "models": r.metrics(),
+            **({"served_with_band": r.served_holdout} if r.served_holdout else {}),
         }
         for r in results
     }
@@ -63,6 +64,11 @@ def summary_lines(results: list[FeatureSetResult]) -> list[str]:
             f"{r.feature_set.name:<7} champion {r.champion:<9} holdout PR AUC {_f(h['pr_auc'])}  "
             f"precision {_f(h['precision'])}  recall {_f(h['recall'])}  "
             f"at threshold {r.best.threshold.threshold:.4g}"
+            + (
+                f"  (with the evasion band: PR AUC {_f(r.served_holdout['pr_auc'])})"
+                if r.served_holdout
+                else ""
+            )
         )
     return lines
 
@@ -87,6 +93,13 @@ def markdown(
             f"| {r.feature_set.name} | {r.champion} | {_f(h['pr_auc'])} | {_f(h['precision'])} | "
             f"{_f(h['recall'])} | {r.best.threshold.threshold:.4g} | {_f(h['natural_rate']['pr_auc'])} |"
         )
+        if r.served_holdout:  # the same decisions at the threshold, a different ranking under it
+            s = r.served_holdout
+            out.append(
+                f"| {r.feature_set.name} + evasion band ({metadata.evasion_band:g} × threshold) "
+                f"| {r.champion} | {_f(s['pr_auc'])} | {_f(s['precision'])} | {_f(s['recall'])} | "
+                f"{r.best.threshold.threshold:.4g} | {_f(s['natural_rate']['pr_auc'])} |"
+            )
     out += _data(context) + _splits(context) + _outliers(context) + _calibration(metadata, context)
     for r in results:
         out += _feature_set(r, images)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fraud_model.features import FeatureSet
 from training_job.threshold import ThresholdChoice
 from training_job.train import Trained
+
+if TYPE_CHECKING:
+    from training_job.evasion import Evasion
 
 
 @dataclass
@@ -41,6 +44,8 @@ class FeatureSetResult:
     logit_offset: float
     verify_max_diff: float = float("nan")
     holdout_labels: np.ndarray | None = field(default=None, repr=False)
+    evasion: Evasion | None = None  # the evasion band's model (evasion.py), when the run trains one
+    served_holdout: dict[str, Any] = field(default_factory=dict)  # with the band: the served score's figures
 
     @property
     def best(self) -> Candidate:

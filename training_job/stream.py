@@ -71,12 +71,20 @@ def read(path: Path) -> Iterator[dict[str, np.ndarray]]:
 @dataclass
 class TrainStream:
     """The training split in an Arrow file of `batch_rows`-row batches (the last may be shorter); labels and
-    weights (present only with evasive copies) stay in memory: the boosters take them as arrays."""
+    weights (present only with evasive copies) stay in memory: the boosters take them as arrays. The evasive
+    copies, if any, are the rows from `plain_rows` on."""
 
     path: Path
     batch_rows: int
     labels: np.ndarray
     weights: np.ndarray | None = None
+    plain_rows: int | None = None  # None: no copies
+
+    def plain(self) -> TrainStream:
+        """The same file read without the evasive copies: the rows and batches there were before them."""
+        if self.plain_rows is None:
+            return self
+        return TrainStream(self.path, self.batch_rows, self.labels[: self.plain_rows])
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -87,7 +95,11 @@ class TrainStream:
 
     def batch(self, index: int) -> dict[str, np.ndarray]:
         with pa.OSFile(str(self.path)) as source:
-            return _numpy(pa.ipc.open_file(source).get_batch(index))
+            batch = pa.ipc.open_file(source).get_batch(index)
+        rows = self.rows(index)
+        return _numpy(
+            batch if batch.num_rows == rows.stop - rows.start else batch.slice(0, rows.stop - rows.start)
+        )
 
     def rows(self, index: int) -> slice:
         """Which training rows batch `index` holds."""
@@ -133,15 +145,16 @@ def partition(
             chosen = {name: values[train] for name, values in columns.items()}
             batcher.add(chosen)
             labels.append(chosen[LABEL])
-        weights = None
+        weights, plain_rows = None, None
         if copies is not None and frauds:
             extra = copies(as_dataset(frauds, sources))
             if len(extra):
+                plain_rows = batcher.rows
                 batcher.add({**extra.columns, SOURCE: extra.source})
                 labels.append(extra.labels)
                 weights = np.r_[np.ones(batcher.rows - len(extra)), np.full(len(extra), copy_weight)]
     train_labels = np.concatenate(labels) if labels else np.empty(0, np.int8)
-    stream = TrainStream(out, batch_rows, train_labels, weights)
+    stream = TrainStream(out, batch_rows, train_labels, weights, plain_rows)
     log.info("training rows streamed from %s: %d rows in %d batches", out, len(stream), stream.batches)
     return stream, as_dataset(held[VALIDATION], sources), as_dataset(held[HOLDOUT], sources)
 

@@ -112,3 +112,24 @@ def test_read_pointer_on_an_empty_store_is_not_found(tmp_path: Path) -> None:
 def test_version_ids_cannot_escape_the_models_prefix(version: str) -> None:
     with pytest.raises(ArtifactError, match="invalid model version"):
         artifact.version_prefix(version)
+
+
+def test_publish_refuses_an_evasion_model_without_its_files(
+    published: tuple[LocalStore, str], tmp_path: Path
+) -> None:
+    store, version = published
+    metadata = artifact.load_version(store, version).metadata.model_copy(deep=True)
+    metadata.version = "with-evasion"
+    metadata.models["full"].evasion = artifact.EvasionModel(
+        library="xgboost", native_file="full.evasion.ubj", forest_file="full.evasion.forest.npz"
+    )
+    files = dict(artifact.load_version(store, version).files)
+    del files[constants.METADATA_FILE]
+    with pytest.raises(ArtifactError, match="full.evasion.ubj"):
+        artifact.publish(LocalStore(tmp_path), metadata, files)
+
+
+def test_metadata_refuses_a_band_at_or_over_the_threshold(published: tuple[LocalStore, str]) -> None:
+    raw = artifact.load_version(*published).metadata.model_dump()
+    with pytest.raises(ValueError, match="less than 1"):
+        artifact.Metadata.model_validate({**raw, "evasion_band": 1.0})

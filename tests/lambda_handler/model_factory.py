@@ -15,7 +15,7 @@ from tests.factory import publish_tiny_version
 
 def train_reference(store: LocalStore) -> str:
     """Train and publish the reference version (xgboost, 30 rounds, depth 4, both feature sets)."""
-    return publish_tiny_version(store, rounds=30)
+    return publish_tiny_version(store, rounds=30, band=0.9)
 
 
 def copy_version(

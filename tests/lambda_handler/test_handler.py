@@ -204,6 +204,7 @@ def test_handler_model_reports_version_thresholds_and_features(store: LocalStore
     assert answer["version"] == artifact.read_pointer(store)
     assert answer["trained_at"]
     assert full["threshold"] == 0.5 and "orig_balance_error" in full["features"]
+    assert full["evasion_band_top"] == 0.45  # 0.9 × the threshold
 
 
 def test_handler_without_a_model_answers_503_then_recovers(

@@ -14,6 +14,7 @@ from moto.server import ThreadedMotoServer
 
 from fraud_model import constants
 from fraud_model.store import LocalStore, S3Store
+from lambda_handler import recording
 from lambda_handler.handler import handler
 from tests.lambda_handler import model_factory
 from tests.lambda_handler.gateway_events import Context, body_of, http_api
@@ -61,6 +62,7 @@ def served_bucket(aws: None, moto_server: str, monkeypatch: pytest.MonkeyPatch) 
     client = boto3.client("s3", endpoint_url=moto_server)
     store = _bucket(client)
     yield store
+    recording.reset()  # the store recorder's thread writes after the answer: let it finish before emptying
     for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         client.delete_object(Bucket=BUCKET, Key=item["Key"])
     client.delete_bucket(Bucket=BUCKET)

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from fraud_model import artifact
 from fraud_model.features import FULL, ORIGIN
+from fraud_model.rows import OneRow, records_to_columns
 from fraud_model.schema import TRANSACTION_TYPES
-from fraud_model.scorer import Scorer, _OneRow, records_to_columns
+from fraud_model.scorer import Scorer
 from fraud_model.store import LocalStore
 
 _MONEY = st.one_of(st.floats(min_value=0, max_value=1e12, allow_nan=False), st.sampled_from([0.0, 0.01, 1.0]))
@@ -52,8 +53,8 @@ def test_scorer_score_lists_equals_score_records(records: list[dict[str, Any]], 
 def test_scorer_one_row_features_equal_compute(record: dict[str, Any]) -> None:
     for feature_set in (FULL, ORIGIN):
         expected = feature_set.compute(records_to_columns([record], feature_set.inputs))
-        np.testing.assert_array_equal(_OneRow(feature_set).features(record), expected)
+        np.testing.assert_array_equal(OneRow(feature_set).features(record), expected)
 
 
 def test_scorer_one_row_uses_numpy_scalars_for_the_declared_features() -> None:
-    assert _OneRow(FULL).scalar_ok and _OneRow(ORIGIN).scalar_ok
+    assert OneRow(FULL).scalar_ok and OneRow(ORIGIN).scalar_ok

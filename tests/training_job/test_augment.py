@@ -1,5 +1,5 @@
-"""Evasive training copies and the monotone constraints: the published model's risk never falls as the share
-of the sender's balance that leaves rises, all else equal."""
+"""Evasive training copies and the monotone constraints: the published models' risk (the shipped forests and
+the evasion band's) never falls as the share of the sender's balance that leaves rises, all else equal."""
 
 from __future__ import annotations
 
@@ -40,11 +40,14 @@ def test_augment_off_changes_nothing() -> None:
 def test_published_model_risk_never_falls_as_more_of_the_balance_leaves(trained: pipeline.Outcome) -> None:
     loaded = load_version(LocalStore(trained.store_uri), trained.version)
     rng = np.random.default_rng(0)
-    for name, spec in loaded.metadata.models.items():
-        forest = Forest.from_bytes(loaded.files[spec.forest_file])
+    forests = [(name, spec.forest_file) for name, spec in loaded.metadata.models.items()]
+    forests += [(name, s.evasion.forest_file) for name, s in loaded.metadata.models.items() if s.evasion]
+    assert len(forests) == 2 * len(loaded.metadata.models)  # the evasion band's forests too
+    for name, forest_file in forests:
+        forest = Forest.from_bytes(loaded.files[forest_file])
         features = FEATURE_SETS[name].features
         constrained = [j for j, feature in enumerate(features) if MONOTONE.get(feature)]
-        assert constrained, f"{name} has no constrained feature"
+        assert constrained, f"{forest_file} has no constrained feature"
         rows = np.abs(rng.normal(0, 1e5, size=(300, len(features)))).astype(np.float32)
         for j in constrained:
             grid = np.concatenate([np.linspace(0, 2, 201), [5, 10, 1e3, 1e4]]).astype(np.float32)
@@ -54,4 +57,4 @@ def test_published_model_risk_never_falls_as_more_of_the_balance_leaves(trained:
                 x[:, j] = value
                 margins.append(forest.margin(x))
             steps = np.diff(np.array(margins), axis=0) * MONOTONE[features[j]]
-            assert (steps >= -1e-9).all(), f"{name}: risk falls as {features[j]} rises"
+            assert (steps >= -1e-9).all(), f"{forest_file}: risk falls as {features[j]} rises"

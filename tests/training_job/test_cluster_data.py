@@ -72,26 +72,31 @@ def _streamed_rows(train: TrainStream) -> dict[str, np.ndarray]:
     return {name: np.concatenate([batch[name] for batch in batches]) for name in batches[0]}
 
 
-@pytest.mark.parametrize("copies", [0, 1])
+@pytest.mark.parametrize(("copies", "band"), [(0, 0.0), (1, 0.0), (0, 0.9)])
 def test_cluster_split_holds_the_in_process_rows(
-    client: Any, inputs: Path, tmp_path: Path, copies: int
+    client: Any, inputs: Path, tmp_path: Path, copies: int, band: float
 ) -> None:
-    here, here_context = _splits(inputs, tmp_path, evasive_copies=copies, evasive_weight=0.5)
-    there, there_context = _splits(inputs, tmp_path, client, evasive_copies=copies, evasive_weight=0.5)
+    options = {"evasive_copies": copies, "evasive_weight": 0.5, "evasion_band": band}
+    here, here_context = _splits(inputs, tmp_path, **options)
+    there, there_context = _splits(inputs, tmp_path, client, **options)
 
-    assert isinstance(there.train, ClusterTrain) and len(there.train.parts) == 3 + copies
+    drawn = bool(copies or band)  # the shipped models' copies, or the band's evasion models'
+    assert isinstance(there.train, ClusterTrain) and len(there.train.parts) == 3 + drawn
     assert there_context == here_context and here_context["quarantine"]["quarantined"] == 3
     _same(here.validation, there.validation)
     _same(here.holdout, there.holdout)
     np.testing.assert_array_equal(there.validation_weights, here.validation_weights)
     np.testing.assert_array_equal(there.train.labels, here.train.labels)
-    if copies:
+    if drawn:
         np.testing.assert_array_equal(there.train.weights, here.train.weights)
     else:
         assert there.train.weights is None and here.train.weights is None
     ours, theirs = _streamed_rows(here.train), _train_rows(there.train)
     for name in theirs:
         np.testing.assert_array_equal(theirs[name], ours[name], err_msg=name)
+    plain_here, plain_there = here.train.plain(), there.train.plain()  # the rows without any copies
+    assert isinstance(plain_there, ClusterTrain) and len(plain_there.parts) == 3
+    np.testing.assert_array_equal(plain_there.labels, plain_here.labels)
 
 
 def test_cluster_features_are_computed_on_the_workers_as_here(

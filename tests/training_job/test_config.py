@@ -65,3 +65,17 @@ def test_settings_refuse_an_unknown_class_weight() -> None:
 )
 def test_scale_pos_weight_follows_the_class_weight_setting(class_weight: str, expected: float) -> None:
     assert TrainSettings(class_weight=class_weight).scale_pos_weight(10, 1000) == pytest.approx(expected)
+
+
+def test_settings_train_the_evasion_band_by_default_and_not_beside_evasive_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert TrainSettings().band and TrainSettings().evasion_band == 0.9
+    monkeypatch.setenv("FRAUD_EVASION_BAND", "0")
+    assert not TrainSettings().band
+    assert not TrainSettings(evasion_band=0.9, evasive_copies=1).band  # the shipped model has the copies
+
+
+def test_settings_refuse_a_band_reaching_the_threshold() -> None:
+    with pytest.raises(ValidationError, match="less than 1"):
+        TrainSettings(evasion_band=1.0)

@@ -110,7 +110,8 @@ def test_evaluate_without_a_published_model_fails_in_one_line(
 def test_evaluate_stress_adds_the_evasion_figures(
     trained: pipeline.Outcome, paysim_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`fraud evaluate --stress`: the same families as the training report, on the files' own frauds."""
+    """`fraud evaluate --stress`: the same families as the training report, on the files' own frauds, served
+    with the evasion band and by the shipped model alone."""
     from training_job.stress import FAMILIES
 
     argv = ("--store", trained.store_uri, "--data", str(paysim_csv), "--stress")
@@ -119,7 +120,11 @@ def test_evaluate_stress_adds_the_evasion_figures(
     assert code == 0 and set(stress) == {"full", "origin"}
     assert all(set(families) == set(FAMILIES) for families in stress.values())
     assert stress["full"]["remainder_20pct"]["frauds"] == stress["full"]["none"]["frauds"]
+    shipped = stress["full"]["remainder_1pct"][
+        "shipped"
+    ]  # the version has a band: the shipped model alone too
+    assert shipped["frauds"] == stress["full"]["remainder_1pct"]["frauds"]
     _, table, _ = _evaluate(capsys, *argv)
-    assert "evasion stress test" in table and "| split_3 |" in table
+    assert "evasion stress test" in table and "| split_3 |" in table and "shipped alone" in table
     _, plain, _ = _evaluate(capsys, "--store", trained.store_uri, "--data", str(paysim_csv), "--json")
     assert "stress" not in json.loads(plain)

@@ -11,6 +11,7 @@ import pytest
 from tests.training_job.conftest import small_settings
 from tests.training_job.test_validate import HEADER, ROWS
 from training_job import augment, prepare
+from training_job.config import BAND_COPY_ROUNDS
 from training_job.dataset import Dataset, load_dataset
 from training_job.errors import TrainingError
 from training_job.preprocess import keep_rows
@@ -44,7 +45,7 @@ def test_stream_holds_the_training_rows_in_order_in_batches_of_the_asked_size(
     paysim_csv: Path, tmp_path: Path, in_memory: tuple[Dataset, np.ndarray]
 ) -> None:
     dataset, split = in_memory
-    splits, _ = _streamed(paysim_csv, tmp_path)
+    splits, _ = _streamed(paysim_csv, tmp_path, evasion_band=0.0)
     expected = dataset.take(split == TRAIN)
     sizes = [splits.train.batch(i)["amount"].size for i in range(splits.train.batches)]
     assert splits.train.batches > 20 and set(sizes[:-1]) == {BATCH} and 0 < sizes[-1] <= BATCH
@@ -76,8 +77,8 @@ def test_stream_drops_the_same_outliers_as_the_in_memory_policy(
     splits, context = _streamed(paysim_csv, tmp_path, outlier_policy="iqr")
     train = dataset.take(split == TRAIN)
     expected = train.take(keep_rows("iqr", train.columns["amount"]))
-    assert 0 < len(splits.train) < len(train)
-    np.testing.assert_array_equal(_joined(splits.train)["amount"], expected.columns["amount"])
+    assert 0 < len(splits.train.plain()) < len(train)
+    np.testing.assert_array_equal(_joined(splits.train.plain())["amount"], expected.columns["amount"])
     assert context["outliers"]["policy"] == "iqr"  # type: ignore[index]
 
 
@@ -92,6 +93,23 @@ def test_stream_appends_the_same_evasive_copies_with_their_weight(
         np.testing.assert_array_equal(got[name], expected.columns[name], err_msg=name)
     assert splits.train.weights is not None
     np.testing.assert_array_equal(splits.train.weights, expected.columns[augment.WEIGHT])
+
+
+def test_stream_with_the_band_appends_its_rounds_of_copies_and_reads_as_before_without_them(
+    paysim_csv: Path, tmp_path: Path, in_memory: tuple[Dataset, np.ndarray]
+) -> None:
+    dataset, split = in_memory
+    (tmp_path / "band").mkdir(), (tmp_path / "before").mkdir()
+    banded, _ = _streamed(paysim_csv, tmp_path / "band")
+    before, _ = _streamed(paysim_csv, tmp_path / "before", evasion_band=0.0)
+    expected = augment.evasive_copies(dataset.take(split == TRAIN), BAND_COPY_ROUNDS, seed=42)
+    np.testing.assert_array_equal(_joined(banded.train)["amount"], expected.columns["amount"])
+    plain = banded.train.plain()
+    assert plain.batches == before.train.batches and plain.weights is None
+    for index in range(plain.batches):
+        for name, values in before.train.batch(index).items():
+            np.testing.assert_array_equal(plain.batch(index)[name], values, err_msg=name)
+    np.testing.assert_array_equal(plain.labels, before.train.labels)
 
 
 def test_stream_counts_the_same_quarantined_rows_as_the_in_memory_load(tmp_path: Path) -> None:
@@ -110,7 +128,7 @@ def test_stream_split_describes_the_same_sizes(
     dataset, split = in_memory
     splits, context = _streamed(paysim_csv, tmp_path)
     described = context["splits"][0]  # type: ignore[index]
-    assert described["train"]["rows"] == len(splits.train) == int((split == TRAIN).sum())
+    assert described["train"]["rows"] == len(splits.train.plain()) == int((split == TRAIN).sum())
     assert described["holdout"]["frauds"] == int(splits.holdout.labels.sum())
     assert not (tmp_path / "valid.arrow").exists()  # pass 1's spill is gone once split
 
