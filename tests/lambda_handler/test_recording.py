@@ -110,23 +110,28 @@ def test_records_on_lambda_are_log_lines_with_the_answers(
     assert all(name != FULL["nameOrig"] for line in lines for name in line["nameOrig"])
 
 
-def test_records_survive_a_store_outage_until_the_next_flush(store: LocalStore, context: Context) -> None:
+def _store_down(store: LocalStore) -> tuple[recording.StoreRecorder, dict[str, bool]]:
+    """The process's store recorder, writing to `store` through a switch: while `down["on"]`, it refuses."""
     recorder = recording.get_recorder()
     assert isinstance(recorder, recording.StoreRecorder)
-    real_write = store.write
-    failing = {"on": True}
+    real_write, down = store.write, {"on": True}
 
     def write(key: str, data: bytes) -> None:
-        if failing["on"]:
-            raise OSError("disk full")
+        if down["on"]:
+            raise OSError("bucket unreachable")
         real_write(key, data)
 
     recorder.store = LocalStore(store.root)
     recorder.store.write = write  # type: ignore[method-assign]
+    return recorder, down
+
+
+def test_records_survive_a_store_outage_until_the_next_flush(store: LocalStore, context: Context) -> None:
+    recorder, down = _store_down(store)
     handler(_event("/predict", FULL, "req-outage"), context)
     recorder.flush()
     assert records.read(store).num_rows == 0
-    failing["on"] = False
+    down["on"] = False
     recorder.flush()
     assert [r["record_id"] for r in records.read(store).to_pylist()] == ["req-outage:0"]
 
@@ -134,25 +139,14 @@ def test_records_survive_a_store_outage_until_the_next_flush(store: LocalStore, 
 def test_records_given_up_oldest_first_and_counted_when_the_store_stays_down(
     store: LocalStore, context: Context, caplog: pytest.LogCaptureFixture
 ) -> None:
-    recorder = recording.get_recorder()
-    assert isinstance(recorder, recording.StoreRecorder)
-    real_write = store.write
-    failing = {"on": True}
-
-    def write(key: str, data: bytes) -> None:
-        if failing["on"]:
-            raise OSError("bucket unreachable")
-        real_write(key, data)
-
-    recorder.store = LocalStore(store.root)
-    recorder.store.write = write  # type: ignore[method-assign]
+    recorder, down = _store_down(store)
     recorder.max_waiting_rows = 2
     for request in ("req-1", "req-2", "req-3"):
         handler(_event("/predict", FULL, request), context)
         recorder.flush()
     assert recorder.dropped == 1
     assert "given up" in caplog.text
-    failing["on"] = False
+    down["on"] = False
     recorder.flush()
     assert [r["record_id"] for r in _recorded(store)] == ["req-2:0", "req-3:0"]
 
