@@ -186,7 +186,7 @@ def score_file(
     wanted = list(dict.fromkeys([*REQUIRED_REQUEST_FIELDS, *_OPTIONAL, *([id_column] if id_column else [])]))
     for batch in read_batches(file, wanted, s3=s3, progress=progress):
         if first_row == 1:
-            check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS)
+            check_header(file.uri, file.header, REQUIRED_REQUEST_FIELDS, error=InputError)
             if id_column and id_column not in file.header:
                 raise InputError(f"{file.uri} has no {id_column!r} column (--id-column)")
         optional = [name for name in _OPTIONAL if name in file.header

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fraud_model.errors import InputError
 from fraud_model.schema import AMOUNT_COLUMNS, LABEL, NAME_COLUMNS, TIME, TRANSACTION_TYPES, TYPE
 from training_job.errors import DataQualityError
 
@@ -134,15 +135,18 @@ class Quarantine:
             )
 
 
-def check_header(uri: str, header: Sequence[str], required: Sequence[str]) -> None:
-    """Fail before reading further when a file lacks the label or another required column."""
+def check_header(
+    uri: str, header: Sequence[str], required: Sequence[str], *, error: type[InputError] = DataQualityError
+) -> None:
+    """Fail before reading further when a file lacks the label or another required column (`error`: the
+    training job's exit 3, or `fraud score`'s InputError, exit 2: its exit 3 means rows were quarantined)."""
     if LABEL in required and LABEL not in header:
-        raise DataQualityError(
+        raise error(
             f"{uri} has no {LABEL} column: the label is needed (columns found: {', '.join(header) or 'none'})"
         )
     missing = [name for name in required if name not in header]
     if missing:
-        raise DataQualityError(f"{uri} lacks required columns {', '.join(missing)}")
+        raise error(f"{uri} lacks required columns {', '.join(missing)}")
 
 
 def check_batch(

@@ -80,6 +80,18 @@ def test_score_answers_exactly_what_the_api_answers(
                                                                     float(row["amount"]))  # fmt: skip
 
 
+def test_score_refuses_a_file_without_a_required_column_with_exit_2_and_no_success(
+    store: LocalStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "no-balance.csv"
+    data.write_text("step,type,amount,oldbalanceOrg\n1,TRANSFER,10,10\n")
+    out = tmp_path / "out"
+    code = main(["score", "--data", str(data), "--out", str(out), "--store", store.uri, "--no-progress"])
+    assert code == 2  # not 3: that means the run finished with quarantined rows
+    assert "lacks required columns newbalanceOrig" in capsys.readouterr().err
+    assert not (out / scoring.DONE).exists()
+
+
 def test_score_quarantines_bad_rows_counts_them_and_says_so(
     store: LocalStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
