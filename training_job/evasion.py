@@ -19,7 +19,7 @@ from training_job.dataset import Dataset
 from training_job.prepare import Splits, train_data
 from training_job.stream import TrainStream
 from training_job.threshold import logit_offset
-from training_job.train import BoostParams, Matrix, Trained, train, verify
+from training_job.train import BoostParams, Trained, early_stopping_set, train, verify
 
 if TYPE_CHECKING:
     from training_job.cluster_data import ClusterTrain
@@ -77,9 +77,8 @@ def train_evasion(
     )
     if settings.monotone:
         params = replace(params, monotone=feature_set.monotone())
-    labels = splits.validation.labels
-    stopping = np.where(labels == 1, params.scale_pos_weight, 1.0)
-    valid_set = Matrix(feature_set.compute(splits.validation.columns), labels, stopping)
+    x, labels = feature_set.compute(splits.validation.columns), splits.validation.labels
+    valid_set = early_stopping_set(x, labels, params.scale_pos_weight)
     trained = train(
         library,
         list(feature_set.features),

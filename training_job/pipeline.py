@@ -30,7 +30,7 @@ from training_job.prepare import Splits
 from training_job.publish import build_version, candidate_version, git_commit, publish_version
 from training_job.results import Candidate, FeatureSetResult
 from training_job.threshold import ThresholdPolicy, choose_threshold
-from training_job.train import BoostParams, Matrix, train
+from training_job.train import BoostParams, Matrix, early_stopping_set, train
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +190,9 @@ def _feature_set(
     train_set = prepare.train_data(splits.train, feature_set)  # batch by batch, or on the workers
     if settings.monotone:
         params = replace(params, monotone=feature_set.monotone())
-    # Early stopping measures the training objective itself (positives weighted like in training);
-    # thresholds and the champion are judged at the natural rate (splits.validation_weights).
-    labels = splits.validation.labels
-    stopping_weights = np.where(labels == 1, params.scale_pos_weight, 1.0)
-    valid_set = Matrix(feature_set.compute(splits.validation.columns), labels, stopping_weights)
+    # thresholds and the champion are judged at the natural rate (splits.validation_weights)
+    x, labels = feature_set.compute(splits.validation.columns), splits.validation.labels
+    valid_set = early_stopping_set(x, labels, params.scale_pos_weight)
     candidates: dict[str, Candidate] = {}
     for library in settings.trained_libraries():
         trained = train(

@@ -65,6 +65,12 @@ class Matrix:
         yield self.x, self.y, self.weight
 
 
+def early_stopping_set(x: np.ndarray, labels: np.ndarray, scale_pos_weight: float) -> Matrix:
+    """The validation matrix early stopping watches: the training objective itself, positives weighted as in
+    training (thresholds and champions are judged at the natural rate elsewhere)."""
+    return Matrix(x, labels, np.where(labels == 1, scale_pos_weight, 1.0))
+
+
 @dataclass(frozen=True)
 class BoostParams:
     max_rounds: int = 400
