@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from tests.training_job.clusters import local_cluster
 from tests.training_job.conftest import small_settings
 from training_job import cluster_data, prepare
 from training_job.cluster_data import ClusterFeatures, ClusterTrain
@@ -24,12 +25,9 @@ from training_job.stream import TrainStream
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with (
-        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as local,
-        Client(local, set_as_default=False) as client,
-    ):
+    with local_cluster() as local, Client(local, set_as_default=False) as client:
         yield client
 
 

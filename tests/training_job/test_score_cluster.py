@@ -22,6 +22,7 @@ from fraud_cli.main import main
 from fraud_model import records
 from fraud_model.store import LocalStore
 from tests.factory import publish_tiny_version
+from tests.training_job.clusters import local_cluster
 from training_job import score as scoring
 from training_job import score_cluster
 from training_job.generator import generate, write_csv
@@ -33,10 +34,7 @@ BAD_ROWS = (
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    from distributed import LocalCluster
-
-    # ":0": a free port for its HTTP server (None still binds 8787, which another cluster may hold)
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as local:
+    with local_cluster() as local:
         yield local.scheduler_address
 
 

@@ -19,6 +19,7 @@ from fraud_cli.main import main
 from fraud_model import artifact
 from fraud_model.scorer import Scorer
 from fraud_model.store import LocalStore
+from tests.training_job.clusters import local_cluster
 from tests.training_job.conftest import small_settings
 from training_job import dataset, pipeline
 from training_job.generator import generate, write_csv
@@ -42,13 +43,10 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def cluster(s3_endpoint: str) -> Iterator[str]:
     """Workers that reach the moto server as their S3 (the environment they start with, as on AWS)."""
-    from distributed import LocalCluster
-
     with pytest.MonkeyPatch.context() as env:
         for name, value in {**_AWS, "FRAUD_S3_ENDPOINT_URL": s3_endpoint}.items():
             env.setenv(name, value)
-        # dashboard ":0": a free port (8787 may be taken by another cluster on a shared machine)
-        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as local:
+        with local_cluster() as local:
             env.delenv("FRAUD_S3_ENDPOINT_URL")  # the workers have it; this process sets it where it needs it
             yield local.scheduler_address
 
@@ -137,7 +135,7 @@ def test_train_cluster_generates_the_demo_data_on_a_worker(cluster: str, tmp_pat
 
 
 def test_train_cluster_on_one_worker_gives_the_in_process_booster() -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(6_000, 4)).astype(np.float32)
@@ -146,10 +144,7 @@ def test_train_cluster_on_one_worker_gives_the_in_process_booster() -> None:
     params = BoostParams(max_rounds=10, early_stopping_rounds=3, threads=1, monotone=(1, 0, 0, 0))
     names = ["a", "b", "c", "d"]
     here = train("xgboost", names, train_set, valid_set, params)
-    with (
-        LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=":0") as local,
-        Client(local, set_as_default=False) as client,
-    ):
+    with local_cluster(workers=1) as local, Client(local, set_as_default=False) as client:
         there = train("xgboost", names, train_set, valid_set, params, cluster=client)
     assert there.native == here.native and there.trees == here.trees
 
